@@ -1,0 +1,111 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { CookieSink, RequestContext } from '../core/engine.js';
+import { InvalidArgumentError, StrongroomError } from '../core/errors.js';
+import type { SessionManager } from '../core/manager.js';
+import type { Session, SessionData } from '../core/session.js';
+
+/**
+ * Express 4 and 5 integration.
+ *
+ * HTTPS detection and the client IP come from Express itself (`req.secure`, `req.ip`), so
+ * `X-Forwarded-Proto` / `X-Forwarded-For` are honoured only when the app sets Express's
+ * `trust proxy` setting: proxy headers are never trusted by default (SM-44, SM-59).
+ *
+ * @example
+ * ```ts
+ * const sessions = createSessionManager<{ cart: string[] }>({ store, keys });
+ * const auth = expressSessions(sessions);
+ * app.use(auth.middleware);
+ * app.post('/cart', async (req, res) => {
+ *   const session = auth.session(req);
+ *   await session.set('cart', [...(session.get('cart') ?? []), req.body.item]);
+ *   res.sendStatus(204);
+ * });
+ * app.use(auth.errorHandler);
+ * ```
+ */
+export interface ExpressSessions<Data extends SessionData> {
+  /** Loads the session before your routes run. */
+  readonly middleware: RequestHandler;
+  /** The request's session, typed by the manager's data. Throws if the middleware did not run. */
+  session(req: Request): Session<Data>;
+  /**
+   * Answers Strongroom errors with their status (503 store unavailable, 401 session ended or
+   * re-authentication required, 403 CSRF / insecure transport) and a JSON `{ error, message }`.
+   * Other errors pass through.
+   */
+  readonly errorHandler: ErrorRequestHandler;
+}
+
+export function expressSessions<Data extends SessionData>(
+  manager: SessionManager<Data>,
+): ExpressSessions<Data> {
+  const sessions = new WeakMap<Request, Session<Data>>();
+
+  const middleware: RequestHandler = (req, res, next) => {
+    manager.load(requestContext(req), responseSink(res)).then(
+      (session) => {
+        sessions.set(req, session);
+        if (session.id !== null) markPrivate(res);
+        next();
+      },
+      (error: unknown) => next(error),
+    );
+  };
+
+  const errorHandler: ErrorRequestHandler = (error, _req, res, next) => {
+    if (!(error instanceof StrongroomError) || res.headersSent) {
+      next(error);
+      return;
+    }
+    if (error.code === 'ERR_STORE_UNAVAILABLE') res.setHeader('Retry-After', '5');
+    res.status(error.status).json({ error: error.code, message: error.message });
+  };
+
+  return {
+    middleware,
+    errorHandler,
+    session(req) {
+      const session = sessions.get(req);
+      if (session === undefined) {
+        throw new InvalidArgumentError(
+          'No session on this request: mount the Strongroom middleware before this route',
+        );
+      }
+      return session;
+    },
+  };
+}
+
+function requestContext(req: Request): RequestContext {
+  return {
+    cookieHeader: req.headers.cookie,
+    secure: req.secure,
+    ip: req.ip ?? null,
+    userAgent: req.get('user-agent') ?? null,
+  };
+}
+
+/** SM-48: responses that carry or depend on a session are never cached. */
+function markPrivate(res: Response): void {
+  res.setHeader('Cache-Control', 'no-store');
+  res.vary('Cookie');
+}
+
+function responseSink(res: Response): CookieSink {
+  return {
+    setCookie(name, header) {
+      if (res.headersSent) {
+        throw new InvalidArgumentError(
+          'The session changed after the response headers were sent; await session calls before responding',
+        );
+      }
+      const existing = res.getHeader('Set-Cookie');
+      const others = (
+        existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
+      ).filter((cookie) => !cookie.startsWith(`${name}=`));
+      res.setHeader('Set-Cookie', [...others, header]);
+      markPrivate(res);
+    },
+  };
+}

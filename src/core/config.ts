@@ -1,0 +1,253 @@
+import { ConfigError, type ConfigProblem } from './errors.js';
+import { isValidCookieName, type SameSite } from './cookie.js';
+import { resolveKeyRing, type KeyInput, type KeyRing } from './key-ring.js';
+import { systemRuntime, type Runtime } from './runtime.js';
+import type { SessionStore } from './store.js';
+
+/**
+ * Options of {@link createSessionManager}. Durations are whole seconds.
+ *
+ * @example
+ * ```ts
+ * const sessions = createSessionManager<{ cart: string[] }>({
+ *   store: createSQLiteStore({ path: 'sessions.db' }),
+ *   keys: parseKeyList(process.env.STRONGROOM_KEYS ?? ''),
+ *   idleTimeoutSeconds: 30 * 60,
+ * });
+ * ```
+ */
+export interface SessionManagerOptions {
+  /** Where sessions live. */
+  readonly store: SessionStore;
+  /** Encryption keys for data at rest; the first one seals, all of them open. */
+  readonly keys: readonly KeyInput[];
+  /**
+   * A session unused for this long ends (SM-21), enforced from the server record.
+   * @default 1800 (30 minutes)
+   */
+  readonly idleTimeoutSeconds?: number;
+  /**
+   * A session ends this long after login or creation however active it is (SM-22).
+   * @default 43200 (12 hours)
+   */
+  readonly absoluteTimeoutSeconds?: number;
+  /**
+   * Extending the idle deadline writes to the store at most once per interval, so a read-heavy
+   * page costs one store read and no write. Must be shorter than the idle timeout.
+   * @default min(60, floor(idleTimeoutSeconds / 4)), at least 1
+   */
+  readonly touchIntervalSeconds?: number;
+  /**
+   * The token is replaced after this long (SM-20). The session id and deadlines stay.
+   * @default 900 (15 minutes)
+   */
+  readonly rotationIntervalSeconds?: number;
+  /**
+   * After a rotation the previous token keeps working this long, so that requests already in
+   * flight from the same browser are not logged out. Presented later, it counts as theft.
+   * @default 30
+   */
+  readonly rotationGraceSeconds?: number;
+  /**
+   * `revoke` ends the whole session when a rotated-out token returns after its grace window
+   * (the thief and the victim both sign in again); `log` only emits the event.
+   * @default 'revoke'
+   */
+  readonly theftPolicy?: 'revoke' | 'log';
+  /**
+   * How recent a login must be for {@link Session.requireFresh} (SM-32).
+   * @default 600 (10 minutes)
+   */
+  readonly freshAgeSeconds?: number;
+  readonly cookie?: CookieOptions;
+  /** Inject a clock and randomness (tests). */
+  readonly runtime?: Partial<Runtime>;
+}
+
+export interface CookieOptions {
+  /**
+   * Base name. Over HTTPS the cookie is sent as `__Host-<name>` (SM-07). Keep it generic
+   * (SM-03): never `connect.sid`, `JSESSIONID` or `PHPSESSID`.
+   * @default 'sid'
+   */
+  readonly name?: string;
+  /**
+   * `lax` suits most apps; `strict` also drops the cookie on cross-site top-level
+   * navigations. `none` is refused unless `crossSite` is `'allow'` (SM-09).
+   * @default 'lax'
+   */
+  readonly sameSite?: 'lax' | 'strict' | 'none';
+  /** Opt-in needed for `sameSite: 'none'`, which makes every cross-site request credentialed. */
+  readonly crossSite?: 'deny' | 'allow';
+  /**
+   * `always`: cookies are only issued over HTTPS (SM-06); plain-HTTP requests are anonymous.
+   * `allow-http-development`: over plain HTTP the cookie is issued without `Secure` and without
+   * the `__Host-` prefix. For local development only; a warning is emitted at start-up.
+   * @default 'always'
+   */
+  readonly secure?: 'always' | 'allow-http-development';
+}
+
+export interface ResolvedConfig {
+  readonly store: SessionStore;
+  readonly keyRing: KeyRing;
+  readonly runtime: Runtime;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+  readonly touchIntervalMs: number;
+  readonly rotationIntervalMs: number;
+  readonly rotationGraceMs: number;
+  readonly freshAgeMs: number;
+  readonly theftPolicy: 'revoke' | 'log';
+  readonly cookieName: string;
+  readonly sameSite: SameSite;
+  readonly allowInsecureHttp: boolean;
+}
+
+const FINGERPRINT_NAMES = new Set([
+  'connect.sid',
+  'jsessionid',
+  'phpsessid',
+  'asp.net_sessionid',
+  'sessionid',
+]);
+
+/**
+ * Validates options and fills in defaults, reporting every problem at once in a
+ * {@link ConfigError}. Pure: never mutates its input.
+ */
+export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
+  const problems: ConfigProblem[] = [];
+  const input = (options ?? {}) as Partial<SessionManagerOptions>;
+  const runtime: Runtime = { ...systemRuntime, ...input.runtime };
+
+  if (!isStore(input.store)) {
+    problems.push({
+      path: 'store',
+      message: 'a session store is required (e.g. createSQLiteStore())',
+    });
+  }
+  const keyRing = resolveKeyRing(input.keys, runtime, problems);
+
+  const seconds = (path: string, value: unknown, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+      problems.push({ path, message: `expected a whole number of seconds ≥ ${min}` });
+      return fallback;
+    }
+    return value;
+  };
+  const idle = seconds('idleTimeoutSeconds', input.idleTimeoutSeconds, 1800, 1);
+  const absolute = seconds('absoluteTimeoutSeconds', input.absoluteTimeoutSeconds, 43200, 1);
+  const touch = seconds(
+    'touchIntervalSeconds',
+    input.touchIntervalSeconds,
+    Math.max(1, Math.min(60, Math.floor(idle / 4))),
+    0,
+  );
+  const rotation = seconds('rotationIntervalSeconds', input.rotationIntervalSeconds, 900, 1);
+  const grace = seconds('rotationGraceSeconds', input.rotationGraceSeconds, 30, 0);
+  const fresh = seconds('freshAgeSeconds', input.freshAgeSeconds, 600, 1);
+  if (absolute < idle) {
+    problems.push({
+      path: 'absoluteTimeoutSeconds',
+      message: 'must not be shorter than idleTimeoutSeconds',
+    });
+  }
+  if (touch >= idle) {
+    problems.push({
+      path: 'touchIntervalSeconds',
+      message: 'must be shorter than idleTimeoutSeconds',
+    });
+  }
+
+  const theftPolicy = oneOf(
+    problems,
+    'theftPolicy',
+    input.theftPolicy,
+    ['revoke', 'log'] as const,
+    'revoke',
+  );
+  const cookie = input.cookie ?? {};
+  const name = cookie.name ?? 'sid';
+  if (typeof name !== 'string' || !isValidCookieName(name) || /^__(host|secure)-/i.test(name)) {
+    problems.push({
+      path: 'cookie.name',
+      message:
+        'expected an RFC 6265 token without a __Host-/__Secure- prefix (added automatically)',
+    });
+  } else if (FINGERPRINT_NAMES.has(name.toLowerCase())) {
+    problems.push({
+      path: 'cookie.name',
+      message: `"${name}" fingerprints a framework (SM-03); use a generic name`,
+    });
+  }
+  const sameSite = oneOf(
+    problems,
+    'cookie.sameSite',
+    cookie.sameSite,
+    ['lax', 'strict', 'none'] as const,
+    'lax',
+  );
+  const crossSite = oneOf(
+    problems,
+    'cookie.crossSite',
+    cookie.crossSite,
+    ['deny', 'allow'] as const,
+    'deny',
+  );
+  if (sameSite === 'none' && crossSite !== 'allow') {
+    problems.push({
+      path: 'cookie.sameSite',
+      message:
+        '"none" sends the cookie on every cross-site request; set cookie.crossSite to "allow" if that is really intended',
+    });
+  }
+  const secure = oneOf(
+    problems,
+    'cookie.secure',
+    cookie.secure,
+    ['always', 'allow-http-development'] as const,
+    'always',
+  );
+
+  if (problems.length > 0 || keyRing === null || !isStore(input.store))
+    throw new ConfigError(problems);
+  return {
+    store: input.store,
+    keyRing,
+    runtime,
+    idleTimeoutMs: idle * 1000,
+    absoluteTimeoutMs: absolute * 1000,
+    touchIntervalMs: touch * 1000,
+    rotationIntervalMs: rotation * 1000,
+    rotationGraceMs: grace * 1000,
+    freshAgeMs: fresh * 1000,
+    theftPolicy,
+    cookieName: name,
+    sameSite: sameSite === 'lax' ? 'Lax' : sameSite === 'strict' ? 'Strict' : 'None',
+    allowInsecureHttp: secure === 'allow-http-development',
+  };
+}
+
+function oneOf<const T extends string>(
+  problems: ConfigProblem[],
+  path: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
+  problems.push({ path, message: `expected one of ${allowed.map((a) => `"${a}"`).join(', ')}` });
+  return fallback;
+}
+
+function isStore(value: unknown): value is SessionStore {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as SessionStore).findByTokenHash === 'function' &&
+    typeof (value as SessionStore).update === 'function'
+  );
+}

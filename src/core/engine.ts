@@ -1,0 +1,135 @@
+import { serializeCookie, type CookieAttributes } from './cookie.js';
+import { StoreUnavailableError, StrongroomError } from './errors.js';
+import type { ResolvedConfig } from './config.js';
+import type { EventHub, SessionEventType } from './events.js';
+import { decodePayload, encodePayload, type SessionPayload } from './payload.js';
+import type { SessionStore, StoredSession } from './store.js';
+
+/** Where a request's Set-Cookie headers go. Each call replaces the cookie of the same name. */
+export interface CookieSink {
+  setCookie(name: string, header: string): void;
+}
+
+/** What the core needs to know about the request; adapters fill it in. */
+export interface RequestContext {
+  /** The raw Cookie header(s). */
+  readonly cookieHeader: string | readonly string[] | undefined;
+  /** Whether the request reached the app over HTTPS (proxy headers only when trusted). */
+  readonly secure: boolean;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface OpenedSession {
+  readonly payload: SessionPayload;
+  readonly sealedWithActiveKey: boolean;
+}
+
+interface EventFields {
+  readonly sessionId?: string | null;
+  readonly userId?: string | null;
+  readonly reason?: string | null;
+  readonly previousSessionId?: string | null;
+}
+
+/** Shared machinery of the manager and its per-request sessions. Internal. */
+export class Engine {
+  readonly config: ResolvedConfig;
+  readonly events: EventHub;
+
+  constructor(config: ResolvedConfig, events: EventHub) {
+    this.config = config;
+    this.events = events;
+  }
+
+  now(): number {
+    return this.config.runtime.now();
+  }
+
+  /**
+   * Runs a store operation; any failure becomes a StoreUnavailableError so the adapters fail
+   * closed with 503 (SM-57) instead of treating the user as anonymous.
+   */
+  async call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
+    try {
+      return await run(this.config.store);
+    } catch (error) {
+      if (error instanceof StrongroomError) throw error;
+      this.emit('store.failed', null, { reason: operation });
+      throw new StoreUnavailableError(operation, { cause: error });
+    }
+  }
+
+  emit(type: SessionEventType, request: RequestContext | null, fields: EventFields): void {
+    this.events.emit({
+      type,
+      at: new Date(this.now()),
+      sessionId: fields.sessionId ?? null,
+      userId: fields.userId ?? null,
+      ip: request?.ip ?? null,
+      userAgent: request?.userAgent ?? null,
+      reason: fields.reason ?? null,
+      previousSessionId: fields.previousSessionId ?? null,
+    });
+  }
+
+  /** `__Host-` whenever the cookie is Secure (SM-07); the bare name only in http development. */
+  cookieName(secure: boolean, suffix = ''): string {
+    return `${secure ? '__Host-' : ''}${this.config.cookieName}${suffix}`;
+  }
+
+  csrfCookieName(secure: boolean): string {
+    return this.cookieName(secure, '-csrf');
+  }
+
+  sessionCookie(
+    request: RequestContext,
+    token: string,
+    session: StoredSession,
+    persistent: boolean,
+  ): string {
+    // SM-10: "remember me" cookies never outlive the absolute deadline.
+    const maxAge = persistent ? Math.floor((session.absoluteExpiresAt - this.now()) / 1000) : null;
+    return serializeCookie(
+      this.cookieName(request.secure),
+      token,
+      this.#attributes(request, maxAge),
+    );
+  }
+
+  expiredCookie(request: RequestContext, name: string): string {
+    return serializeCookie(name, '', this.#attributes(request, 0));
+  }
+
+  browserSessionCookie(request: RequestContext, name: string, value: string): string {
+    return serializeCookie(name, value, this.#attributes(request, null));
+  }
+
+  seal(sessionId: string, payload: SessionPayload): string {
+    return this.config.keyRing.seal(encodePayload(payload), sessionId);
+  }
+
+  /** Null when the record does not authenticate or decode: tampered, swapped or corrupt. */
+  open(session: StoredSession): OpenedSession | null {
+    const opened = this.config.keyRing.open(session.sealed, session.id);
+    const payload = opened === null ? null : decodePayload(opened.plaintext);
+    if (opened === null || payload === null) return null;
+    return { payload, sealedWithActiveKey: opened.sealedWithActiveKey };
+  }
+
+  /** Which deadline has passed, if any. */
+  expiryReason(session: StoredSession, now: number): 'idle' | 'absolute' | null {
+    if (now >= session.absoluteExpiresAt) return 'absolute';
+    if (now >= session.idleExpiresAt) return 'idle';
+    return null;
+  }
+
+  /** The idle deadline after activity at `now`, never past the absolute one (SM-23). */
+  idleDeadline(session: Pick<StoredSession, 'absoluteExpiresAt'>, now: number): number {
+    return Math.min(now + this.config.idleTimeoutMs, session.absoluteExpiresAt);
+  }
+
+  #attributes(request: RequestContext, maxAgeSeconds: number | null): CookieAttributes {
+    return { secure: request.secure, sameSite: this.config.sameSite, maxAgeSeconds };
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Every error Strongroom throws is a {@link StrongroomError} with a stable `code` to switch on
+ * and the HTTP `status` it implies. Messages never contain a token, a CSRF token or session data.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await session.set('cart', cart);
+ * } catch (error) {
+ *   if (error instanceof StrongroomError && error.code === 'ERR_STORE_UNAVAILABLE') {
+ *     // fail closed: the adapters answer 503
+ *   }
+ *   throw error;
+ * }
+ * ```
+ */
+export type StrongroomErrorCode =
+  | 'ERR_CONFIG'
+  | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_SESSION_ENDED'
+  | 'ERR_REAUTHENTICATION_REQUIRED'
+  | 'ERR_INSECURE_TRANSPORT'
+  | 'ERR_CSRF'
+  | 'ERR_INVALID_ARGUMENT';
+
+/** Base class of every Strongroom error. */
+export class StrongroomError extends Error {
+  /** A stable machine-readable code. */
+  readonly code: StrongroomErrorCode;
+  /** The HTTP status an adapter answers with when this error reaches it. */
+  readonly status: number;
+
+  constructor(code: StrongroomErrorCode, status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+  }
+
+  /** Express and most Node frameworks read `statusCode` too. */
+  get statusCode(): number {
+    return this.status;
+  }
+}
+
+/** One problem found while resolving the configuration. */
+export interface ConfigProblem {
+  /** Dotted path of the offending option, e.g. `cookie.sameSite`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** The configuration is unusable. Thrown at start-up, listing every problem at once. */
+export class ConfigError extends StrongroomError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    super(
+      'ERR_CONFIG',
+      500,
+      `Invalid Strongroom configuration:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+    );
+    this.problems = problems;
+  }
+}
+
+/** The session store could not be reached or failed. Adapters answer 503: Strongroom fails closed. */
+export class StoreUnavailableError extends StrongroomError {
+  constructor(operation: string, options?: ErrorOptions) {
+    super('ERR_STORE_UNAVAILABLE', 503, `Session store unavailable during ${operation}`, options);
+  }
+}
+
+/**
+ * The session was logged out, revoked or expired while this request was using it. The write
+ * that noticed it is refused so that it cannot bring the session back (SM-31).
+ */
+export class SessionEndedError extends StrongroomError {
+  constructor() {
+    super('ERR_SESSION_ENDED', 401, 'The session has ended; sign in again');
+  }
+}
+
+/** The action needs a login more recent than the configured fresh age (SM-32). */
+export class ReauthenticationRequiredError extends StrongroomError {
+  constructor() {
+    super(
+      'ERR_REAUTHENTICATION_REQUIRED',
+      401,
+      'This action needs a recent sign-in; sign in again',
+    );
+  }
+}
+
+/**
+ * A cookie was about to be issued over plain HTTP while the configuration requires HTTPS
+ * (SM-06). Behind a TLS-terminating proxy, enable `trustProxy` in the adapter; for local
+ * development over http, set `cookie.secure: 'allow-http-development'`.
+ */
+export class InsecureTransportError extends StrongroomError {
+  constructor() {
+    super(
+      'ERR_INSECURE_TRANSPORT',
+      403,
+      'Refusing to issue a session cookie over plain HTTP. Serve over HTTPS, trust your TLS proxy, or set cookie.secure to "allow-http-development" for local development',
+    );
+  }
+}
+
+/** Reasons a CSRF check rejects a request. */
+export type CSRFFailureReason =
+  | 'cross-site'
+  | 'same-site'
+  | 'origin-mismatch'
+  | 'origin-null'
+  | 'token-missing'
+  | 'token-malformed'
+  | 'token-invalid'
+  | 'token-ambiguous'
+  | 'content-type';
+
+/** An unsafe request failed CSRF verification. Adapters answer 403 and change nothing. */
+export class CSRFError extends StrongroomError {
+  readonly reason: CSRFFailureReason;
+
+  constructor(reason: CSRFFailureReason) {
+    super('ERR_CSRF', 403, `Cross-site request forgery check failed: ${reason}`);
+    this.reason = reason;
+  }
+}
+
+/** A caller passed an argument the API cannot accept (a programming error). */
+export class InvalidArgumentError extends StrongroomError {
+  constructor(message: string) {
+    super('ERR_INVALID_ARGUMENT', 500, message);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Lifecycle and security events (SM-54). They carry the public session id, never a token, a
+ * CSRF token or session data, so they can go to any log sink as they are.
+ */
+export type SessionEventType =
+  | 'session.created'
+  | 'session.authenticated'
+  | 'session.regenerated'
+  | 'session.rotated'
+  | 'session.touched'
+  | 'session.expired'
+  | 'session.logged_out'
+  | 'session.revoked'
+  | 'session.theft_detected'
+  | 'session.unknown_token'
+  | 'session.malformed_token'
+  | 'session.duplicate_cookie'
+  | 'session.tampered'
+  | 'session.insecure_request'
+  | 'store.failed'
+  | 'csrf.rejected';
+
+export interface SessionEvent {
+  readonly type: SessionEventType;
+  readonly at: Date;
+  /** The public session id, when the event concerns a known session. */
+  readonly sessionId: string | null;
+  readonly userId: string | null;
+  /** Client address as the adapter determined it (trusted-proxy aware). */
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  /** A short machine-readable reason, e.g. `idle`, `absolute`, `logout-everywhere`. */
+  readonly reason: string | null;
+  /** On login and regeneration, the session id that was replaced. */
+  readonly previousSessionId: string | null;
+}
+
+export type SessionEventListener = (event: SessionEvent) => void;
+
+/** A minimal typed emitter. A listener that throws never breaks a request. */
+export class EventHub {
+  readonly #listeners = new Map<SessionEventType | '*', Set<SessionEventListener>>();
+
+  on(type: SessionEventType | '*', listener: SessionEventListener): () => void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) this.#listeners.set(type, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit(event: SessionEvent): void {
+    for (const key of [event.type, '*'] as const) {
+      for (const listener of this.#listeners.get(key) ?? []) {
+        try {
+          listener(event);
+        } catch (error) {
+          process.emitWarning(
+            `Strongroom event listener for ${event.type} threw: ${String(error)}`,
+          );
+        }
+      }
+    }
+  }
+}

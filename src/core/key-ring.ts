@@ -1,0 +1,182 @@
+import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import type { ConfigProblem } from './errors.js';
+import type { Runtime } from './runtime.js';
+
+/**
+ * A secret used to encrypt session data at rest (SM-51). Generate one with
+ * `npx strongroom keygen`.
+ *
+ * @example
+ * ```ts
+ * const keys = [{ id: '2026-11', secret: process.env.SESSION_KEY! }];
+ * ```
+ */
+export interface KeyInput {
+  /** Short label stored beside each ciphertext so that old keys keep decrypting. */
+  readonly id: string;
+  /** At least 32 random bytes, base64url or base64 encoded. */
+  readonly secret: string;
+}
+
+const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const MIN_SECRET_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const HKDF_INFO = 'strongroom session seal v1';
+const KEYGEN_HINT = 'generate one with `npx strongroom keygen`';
+
+interface DerivedKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+/** The result of opening a sealed value. */
+export interface Opened {
+  readonly plaintext: string;
+  /** False when the value was sealed under an older key and should be sealed again. */
+  readonly sealedWithActiveKey: boolean;
+}
+
+/**
+ * AES-256-GCM under a ring of keys: the first key seals, every key opens. Each seal uses a
+ * fresh 96-bit nonce; the associated data binds a ciphertext to one session id so that blobs
+ * cannot be swapped between records (SM-51).
+ */
+export class KeyRing {
+  readonly #keys: readonly DerivedKey[];
+  readonly #byId: ReadonlyMap<string, DerivedKey>;
+  readonly #runtime: Runtime;
+
+  constructor(keys: readonly DerivedKey[], runtime: Runtime) {
+    this.#keys = keys;
+    this.#byId = new Map(keys.map((k) => [k.id, k]));
+    this.#runtime = runtime;
+  }
+
+  get activeKeyId(): string {
+    return this.#active().id;
+  }
+
+  seal(plaintext: string, associatedData: string): string {
+    const active = this.#active();
+    const iv = this.#runtime.randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', active.key, iv);
+    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    const body = Buffer.concat([
+      cipher.update(plaintext, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    return `${active.id}.${Buffer.concat([iv, body]).toString('base64url')}`;
+  }
+
+  /** Returns null for anything that does not authenticate: it never throws. */
+  open(sealed: string, associatedData: string): Opened | null {
+    const dot = sealed.indexOf('.');
+    const key = dot > 0 ? this.#byId.get(sealed.slice(0, dot)) : undefined;
+    if (key === undefined) return null;
+    const raw = Buffer.from(sealed.slice(dot + 1), 'base64url');
+    if (raw.length < IV_BYTES + TAG_BYTES) return null;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key.key, raw.subarray(0, IV_BYTES));
+      decipher.setAAD(Buffer.from(associatedData, 'utf8'));
+      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+      const plaintext =
+        decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES), undefined, 'utf8') +
+        decipher.final('utf8');
+      return { plaintext, sealedWithActiveKey: key === this.#active() };
+    } catch {
+      return null;
+    }
+  }
+
+  #active(): DerivedKey {
+    // The constructor is only reached with at least one key (see resolveKeyRing).
+    return this.#keys[0] as DerivedKey;
+  }
+}
+
+/** Validates key inputs, reporting problems rather than throwing, and derives AES keys. */
+export function resolveKeyRing(
+  input: unknown,
+  runtime: Runtime,
+  problems: ConfigProblem[],
+): KeyRing | null {
+  if (!Array.isArray(input) || input.length === 0) {
+    problems.push({
+      path: 'keys',
+      message: `at least one encryption key is required; ${KEYGEN_HINT}`,
+    });
+    return null;
+  }
+  const derived: DerivedKey[] = [];
+  const seen = new Set<string>();
+  input.forEach((entry: unknown, index) => {
+    const path = `keys[${index}]`;
+    const key = deriveKey(entry, path, problems);
+    if (key === null) return;
+    if (seen.has(key.id)) {
+      problems.push({ path: `${path}.id`, message: `duplicate key id "${key.id}"` });
+      return;
+    }
+    seen.add(key.id);
+    derived.push(key);
+  });
+  return derived.length === input.length ? new KeyRing(derived, runtime) : null;
+}
+
+function deriveKey(entry: unknown, path: string, problems: ConfigProblem[]): DerivedKey | null {
+  if (typeof entry !== 'object' || entry === null) {
+    problems.push({ path, message: 'expected { id, secret }' });
+    return null;
+  }
+  const { id, secret } = entry as Record<string, unknown>;
+  let ok = true;
+  if (typeof id !== 'string' || !KEY_ID_PATTERN.test(id)) {
+    problems.push({ path: `${path}.id`, message: 'expected 1-32 characters of [A-Za-z0-9_-]' });
+    ok = false;
+  }
+  const bytes = typeof secret === 'string' ? decodeSecret(secret) : null;
+  if (bytes === null || bytes.length < MIN_SECRET_BYTES || isLowEntropy(bytes)) {
+    problems.push({
+      path: `${path}.secret`,
+      message: `expected at least ${MIN_SECRET_BYTES} random bytes, base64url encoded; ${KEYGEN_HINT}`,
+    });
+    ok = false;
+  }
+  if (!ok || bytes === null) return null;
+  const key = Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), HKDF_INFO, 32));
+  return { id: id as string, key };
+}
+
+function decodeSecret(secret: string): Buffer | null {
+  const normalised = secret.trim().replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+  if (!/^[A-Za-z0-9_-]+$/.test(normalised)) return null;
+  return Buffer.from(normalised, 'base64url');
+}
+
+/** Catches the classic placeholders (all zeros, one repeated byte, a short pattern). */
+function isLowEntropy(bytes: Buffer): boolean {
+  return new Set(bytes).size < 16;
+}
+
+/**
+ * Parses the `id:secret,id:secret` form used in environment variables, first key active.
+ *
+ * @example
+ * ```ts
+ * createSessionManager({ keys: parseKeyList(process.env.STRONGROOM_KEYS ?? ''), store });
+ * ```
+ */
+export function parseKeyList(value: string): KeyInput[] {
+  return value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0)
+    .map((part) => {
+      const colon = part.indexOf(':');
+      return colon < 0
+        ? { id: '', secret: part }
+        : { id: part.slice(0, colon), secret: part.slice(colon + 1) };
+    });
+}

@@ -1,0 +1,224 @@
+import { resolveConfig, type SessionManagerOptions } from './config.js';
+import { readCookieValues } from './cookie.js';
+import { Engine, type CookieSink, type OpenedSession, type RequestContext } from './engine.js';
+import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
+import { describeSessions, Session, type SessionData, type SessionInfo } from './session.js';
+import type { StoredSession } from './store.js';
+import { generateToken, hashToken, isWellFormedSessionId, isWellFormedToken } from './token.js';
+
+/**
+ * Loads and manages sessions. Framework-free: it takes header strings in and hands Set-Cookie
+ * strings to a sink; the adapters (`strongroom/express`, ...) translate.
+ */
+export interface SessionManager<Data extends SessionData = SessionData> {
+  /**
+   * Resolves the request's session: validates the cookie, enforces the timeouts, rotates the
+   * token when due and extends the idle deadline (at most once per touch interval). Never
+   * throws for a bad cookie (the visitor is simply anonymous); rejects with
+   * `StoreUnavailableError` when the store fails.
+   */
+  load(request: RequestContext, sink: CookieSink): Promise<Session<Data>>;
+  /** Subscribes to lifecycle events (or `'*'`); returns the unsubscribe function. */
+  on(type: SessionEventType | '*', listener: SessionEventListener): () => void;
+  /** The cookie name for a secure or plain-HTTP request. */
+  cookieName(secure: boolean): string;
+  /** Administrative: ends every session of a user (account disabled, SM-29/SM-30). */
+  revokeUserSessions(userId: string): Promise<number>;
+  /** Administrative: ends one session by its public id. */
+  revokeSession(sessionId: string): Promise<boolean>;
+  /** Administrative: a user's live sessions. */
+  listUserSessions(userId: string): Promise<SessionInfo[]>;
+  /** Deletes expired sessions in bounded batches; returns how many went. */
+  purgeExpired(options?: { readonly batchSize?: number }): Promise<number>;
+}
+
+type Resolution =
+  | {
+      readonly kind: 'live';
+      readonly token: string;
+      readonly session: StoredSession;
+      readonly opened: OpenedSession;
+      readonly inGrace: boolean;
+    }
+  | { readonly kind: 'dead' };
+
+/**
+ * Creates a session manager. Throws a `ConfigError` listing every configuration problem.
+ *
+ * @example
+ * ```ts
+ * import { createSessionManager, parseKeyList } from 'strongroom';
+ * import { createSQLiteStore } from 'strongroom/stores/sqlite';
+ *
+ * interface AppData { cart: string[] }
+ * const sessions = createSessionManager<AppData>({
+ *   store: createSQLiteStore({ path: '.data/sessions.db' }),
+ *   keys: parseKeyList(process.env.STRONGROOM_KEYS ?? ''),
+ * });
+ * sessions.on('session.theft_detected', (event) => logger.warn(event));
+ * ```
+ */
+export function createSessionManager<Data extends SessionData = SessionData>(
+  options: SessionManagerOptions,
+): SessionManager<Data> {
+  const config = resolveConfig(options);
+  const engine = new Engine(config, new EventHub());
+  if (config.allowInsecureHttp) {
+    process.emitWarning(
+      'Strongroom: cookie.secure is "allow-http-development": session cookies may travel over plain HTTP. Never use this in production.',
+    );
+  }
+
+  async function load(request: RequestContext, sink: CookieSink): Promise<Session<Data>> {
+    const anonymous = (preSessionSecret: string | null = null): Session<Data> =>
+      new Session<Data>(engine, request, sink, { record: null, payload: null, preSessionSecret });
+    // SM-06/SM-59: a session never moves between HTTPS and plain HTTP.
+    if (!request.secure && !config.allowInsecureHttp) return anonymous();
+
+    const preSessionSecret = readSingleToken(request, engine.csrfCookieName(request.secure));
+    const name = engine.cookieName(request.secure);
+    const values = [...new Set(readCookieValues(request.cookieHeader, name))];
+    if (values.length === 0) return anonymous(preSessionSecret);
+
+    const tokens = values.filter(isWellFormedToken);
+    if (tokens.length < values.length) engine.emit('session.malformed_token', request, {});
+    if (values.length > 1)
+      engine.emit('session.duplicate_cookie', request, { reason: `${values.length} values` });
+
+    const resolutions = await Promise.all(tokens.map((token) => resolve(request, token)));
+    const live = resolutions.filter((r) => r.kind === 'live');
+    // SM-13: with several candidates, accept only when exactly one is a live session, so a
+    // planted cookie can neither select the attacker's session nor lock the victim out.
+    const chosen = live.length === 1 ? live[0] : undefined;
+    if (chosen === undefined) {
+      sink.setCookie(name, engine.expiredCookie(request, name));
+      return anonymous(preSessionSecret);
+    }
+    const refreshed = await refresh(request, sink, chosen);
+    if (refreshed === null) {
+      sink.setCookie(name, engine.expiredCookie(request, name));
+      return anonymous(preSessionSecret);
+    }
+    return new Session<Data>(engine, request, sink, { ...refreshed, preSessionSecret: null });
+  }
+
+  /** Classifies one well-formed token, applying the consequences of expiry and theft. */
+  async function resolve(request: RequestContext, token: string): Promise<Resolution> {
+    const match = await engine.call('load', (store) => store.findByTokenHash(hashToken(token)));
+    if (match === null) {
+      // SM-15: strict mode; an unknown token is never adopted.
+      engine.emit('session.unknown_token', request, {});
+      return { kind: 'dead' };
+    }
+    const { session, retiredGraceUntil } = match;
+    const fields = { sessionId: session.id, userId: session.userId };
+    const now = engine.now();
+    const expired = engine.expiryReason(session, now);
+    if (expired !== null) {
+      await engine.call('expire', (store) => store.delete(session.id));
+      engine.emit('session.expired', request, { ...fields, reason: expired });
+      return { kind: 'dead' };
+    }
+    if (retiredGraceUntil !== null && now > retiredGraceUntil) {
+      // SM-20: a rotated-out token after its grace window means two parties hold the session.
+      if (config.theftPolicy === 'revoke')
+        await engine.call('revoke', (store) => store.delete(session.id));
+      engine.emit('session.theft_detected', request, { ...fields, reason: config.theftPolicy });
+      return { kind: 'dead' };
+    }
+    const opened = engine.open(session);
+    if (opened === null) {
+      engine.emit('session.tampered', request, fields);
+      return { kind: 'dead' };
+    }
+    return { kind: 'live', token, session, opened, inGrace: retiredGraceUntil !== null };
+  }
+
+  /** Rotation, touch and re-sealing under the active key, in at most one store write. */
+  async function refresh(
+    request: RequestContext,
+    sink: CookieSink,
+    live: Extract<Resolution, { kind: 'live' }>,
+  ): Promise<{ record: StoredSession; payload: OpenedSession['payload'] } | null> {
+    const { session, opened } = live;
+    const now = engine.now();
+    const rotate = !live.inGrace && now - session.rotatedAt >= config.rotationIntervalMs;
+    const touch = now - session.lastSeenAt >= config.touchIntervalMs;
+    const reseal = !opened.sealedWithActiveKey;
+    if (live.inGrace || (!rotate && !touch && !reseal))
+      return { record: session, payload: opened.payload };
+
+    const token = rotate ? generateToken(config.runtime) : live.token;
+    const next: StoredSession = {
+      ...session,
+      tokenHash: rotate ? hashToken(token) : session.tokenHash,
+      lastSeenAt: now,
+      idleExpiresAt: engine.idleDeadline(session, now),
+      rotatedAt: rotate ? now : session.rotatedAt,
+      version: session.version + 1,
+      sealed: reseal ? engine.seal(session.id, opened.payload) : session.sealed,
+    };
+    const retire = rotate
+      ? { tokenHash: session.tokenHash, graceUntil: now + config.rotationGraceMs }
+      : null;
+    if (await engine.call('touch', (store) => store.update(next, { retire }))) {
+      if (rotate) {
+        sink.setCookie(
+          engine.cookieName(request.secure),
+          engine.sessionCookie(request, token, next, opened.payload.persistent),
+        );
+        engine.emit('session.rotated', request, { sessionId: session.id, userId: session.userId });
+      }
+      return { record: next, payload: opened.payload };
+    }
+    // A concurrent request of the same browser wrote first (and may have rotated): use its
+    // version. Our token stays valid for the grace window; the winner sends the new cookie.
+    const fresh = await engine.call('load', (store) => store.findById(session.id));
+    const freshOpened = fresh === null ? null : engine.open(fresh);
+    if (fresh === null || freshOpened === null || engine.expiryReason(fresh, now) !== null)
+      return null;
+    return { record: fresh, payload: freshOpened.payload };
+  }
+
+  return {
+    load,
+    on: (type, listener) => engine.events.on(type, listener),
+    cookieName: (secure) => engine.cookieName(secure),
+    async revokeUserSessions(userId) {
+      const ids = await engine.call('revoke', (store) =>
+        store.deleteByUser(userId, { except: null }),
+      );
+      for (const sessionId of ids)
+        engine.emit('session.revoked', null, { sessionId, userId, reason: 'admin' });
+      return ids.length;
+    },
+    async revokeSession(sessionId) {
+      if (!isWellFormedSessionId(sessionId)) return false;
+      const deleted = await engine.call('revoke', (store) => store.delete(sessionId));
+      if (deleted) engine.emit('session.revoked', null, { sessionId, reason: 'admin' });
+      return deleted;
+    },
+    async listUserSessions(userId) {
+      const now = engine.now();
+      const sessions = await engine.call('list', (store) => store.listByUser(userId, now));
+      return describeSessions(engine, sessions, now, null);
+    },
+    async purgeExpired({ batchSize = 500 } = {}) {
+      let total = 0;
+      for (;;) {
+        const now = engine.now();
+        const purged = await engine.call('purge', (store) => store.purgeExpired(now, batchSize));
+        total += purged;
+        if (purged < batchSize) return total;
+      }
+    },
+  };
+}
+
+/** A pre-session CSRF secret: only when exactly one well-formed value is present. */
+function readSingleToken(request: RequestContext, name: string): string | null {
+  const values = [...new Set(readCookieValues(request.cookieHeader, name))];
+  return values.length === 1 && isWellFormedToken(values[0] as string)
+    ? (values[0] as string)
+    : null;
+}

@@ -1,0 +1,49 @@
+/** What is sealed inside a record: never visible to the store in clear (SM-51). */
+export interface SessionPayload {
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly csrfSecret: string;
+  /** Whether the cookie outlives the browser session ("remember me"). */
+  readonly persistent: boolean;
+}
+
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function encodePayload(payload: SessionPayload): string {
+  return JSON.stringify({
+    d: payload.data,
+    i: payload.ip,
+    u: payload.userAgent,
+    c: payload.csrfSecret,
+    p: payload.persistent ? 1 : 0,
+  });
+}
+
+/**
+ * Parses a decrypted payload, dropping prototype-polluting keys at every depth and checking its
+ * shape; anything else is null, never an exception (SM-53).
+ */
+export function decodePayload(text: string): SessionPayload | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text, (key, value: unknown) => (UNSAFE_KEYS.has(key) ? undefined : value));
+  } catch {
+    return null;
+  }
+  if (!isPlainObject(raw)) return null;
+  const { d, i, u, c, p } = raw;
+  if (!isPlainObject(d) || !isNullableString(i) || !isNullableString(u) || typeof c !== 'string') {
+    return null;
+  }
+  if (p !== 0 && p !== 1) return null;
+  return { data: d, ip: i, userAgent: u, csrfSecret: c, persistent: p === 1 };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isNullableString(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
+}

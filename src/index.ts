@@ -1,0 +1,20 @@
+export { createSessionManager, type SessionManager } from './core/manager.js';
+export { Session, type SessionData, type SessionInfo, type LoginOptions } from './core/session.js';
+export {
+  resolveConfig,
+  type SessionManagerOptions,
+  type CookieOptions,
+  type ResolvedConfig,
+} from './core/config.js';
+export { parseKeyList, type KeyInput } from './core/key-ring.js';
+export type { CookieSink, RequestContext } from './core/engine.js';
+export type { SessionEvent, SessionEventType, SessionEventListener } from './core/events.js';
+export {
+  expiresAt,
+  type SessionStore,
+  type StoredSession,
+  type TokenMatch,
+  type RetiredToken,
+} from './core/store.js';
+export type { Runtime } from './core/runtime.js';
+export * from './core/errors.js';

@@ -1,0 +1,611 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RetiredToken, SessionStore, StoredSession } from '../core/store.js';
+
+/** How {@link describeStoreContract} gets stores to test, and how it takes the backend down. */
+export interface StoreContractSetup {
+  /**
+   * Returns a new, empty, ready store. Called before every test; the suite closes the store
+   * after the test. Stores backed by a shared server can isolate tests with a fresh key or
+   * table prefix per call, or by clearing the backend.
+   */
+  open(): Promise<SessionStore>;
+  /**
+   * Makes the backend unreachable (stop the server, cut the connection). With {@link start},
+   * enables the outage tests; without, they are skipped.
+   */
+  stop?(): Promise<void>;
+  /** Makes the backend reachable again after {@link stop}. */
+  start?(): Promise<void>;
+  /**
+   * How expired sessions leave the store. `'purge'`: `purgeExpired` deletes them and returns
+   * the count (checked). `'native-ttl'`: the backend expires keys itself and `purgeExpired`
+   * may return 0, so the purge-count tests are skipped.
+   *
+   * @default 'purge'
+   */
+  readonly expiry?: 'purge' | 'native-ttl';
+}
+
+/**
+ * Far in the future, so that a backend with native TTLs, which counts from the real clock,
+ * never drops a record during a test; "expired" records are expired relative to this instant.
+ */
+const NOW = Date.UTC(2100, 0, 1);
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const OUTAGE_CALL_TIMEOUT_MS = 10_000;
+const RECOVERY_TIMEOUT_MS = 15_000;
+
+/**
+ * Registers the store conformance suite with Vitest: every store Strongroom ships passes it,
+ * and a third-party store should too. Call it at the top level of a test file.
+ *
+ * Each test gets a fresh store from `setup.open()` and closes it afterwards. Records are built
+ * relative to a fixed instant in the year 2100. Expiry is "deadline ≤ now": a session whose
+ * earlier deadline equals `now` is expired for `listByUser` and `purgeExpired`.
+ *
+ * @example
+ * ```ts
+ * // test/my-store.test.ts
+ * import { describeStoreContract } from 'strongroom/testing';
+ * import { createMyStore } from '../src/my-store.js';
+ *
+ * describeStoreContract('my store', {
+ *   open: async () => createMyStore({ url: process.env.MY_STORE_URL }),
+ * });
+ * ```
+ */
+export function describeStoreContract(name: string, setup: StoreContractSetup): void {
+  const checksPurgeCounts = (setup.expiry ?? 'purge') === 'purge';
+  const canCauseOutage = setup.stop !== undefined && setup.start !== undefined;
+
+  describe(`${name}: session store contract`, () => {
+    let store: SessionStore;
+
+    beforeEach(async () => {
+      store = await setup.open();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    async function insert(overrides: Partial<StoredSession> = {}): Promise<StoredSession> {
+      const session = makeSession(overrides);
+      await store.insert(session, { replaces: null });
+      return session;
+    }
+
+    async function rotate(
+      session: StoredSession,
+      graceUntil: number,
+    ): Promise<{ rotated: StoredSession; retire: RetiredToken }> {
+      const rotated = nextVersion(session, { tokenHash: randomTokenHash(), rotatedAt: NOW });
+      const retire = { tokenHash: session.tokenHash, graceUntil };
+      expect(await store.update(rotated, { retire })).toBe(true);
+      return { rotated, retire };
+    }
+
+    describe('insert and find', () => {
+      it('round-trips a session through insert, findByTokenHash and findById', async () => {
+        const anonymous = await insert();
+        const signedIn = await insert({
+          userId: randomId(),
+          authenticatedAt: NOW - 5 * MINUTE + 1,
+          createdAt: NOW - 10 * MINUTE + 7,
+          lastSeenAt: NOW - 3,
+          idleExpiresAt: NOW + 30 * MINUTE + 11,
+          absoluteExpiresAt: NOW + 12 * HOUR + 13,
+          rotatedAt: NOW - 2 * MINUTE + 17,
+          version: 41,
+          sealed: `v1.k1.${randomBytes(6_000).toString('base64url')}`,
+        });
+
+        for (const session of [anonymous, signedIn]) {
+          expect(await store.findByTokenHash(session.tokenHash)).toEqual({
+            session,
+            retiredGraceUntil: null,
+          });
+          expect(await store.findById(session.id)).toEqual(session);
+        }
+      });
+
+      it('returns null for an unknown token hash or session id', async () => {
+        await insert();
+        expect(await store.findByTokenHash(randomTokenHash())).toBeNull();
+        expect(await store.findById(randomId())).toBeNull();
+      });
+
+      it('keys are hashes: the store holds exactly the token hash it was given', async () => {
+        const session = await insert();
+        expect((await store.findById(session.id))?.tokenHash).toBe(session.tokenHash);
+        expect((await store.findByTokenHash(session.tokenHash))?.session.tokenHash).toBe(
+          session.tokenHash,
+        );
+      });
+
+      it('keeps a copy: changing the inserted or returned object changes nothing stored', async () => {
+        const original = makeSession({ userId: randomId() });
+        const handedIn = { ...original };
+        await store.insert(handedIn, { replaces: null });
+        (handedIn as { sealed: string }).sealed = 'changed by the caller';
+        (handedIn as { version: number }).version = 99;
+
+        const returned = await store.findById(original.id);
+        expect(returned).toEqual(original);
+        try {
+          (returned as { sealed: string }).sealed = 'changed by a reader';
+        } catch {
+          // a store may hand out frozen records
+        }
+        expect(await store.findById(original.id)).toEqual(original);
+        expect((await store.findByTokenHash(original.tokenHash))?.session).toEqual(original);
+      });
+
+      it('[SM-16] insert with replaces deletes the old session and its retired tokens', async () => {
+        const old = await insert({ userId: randomId() });
+        const { rotated, retire } = await rotate(old, NOW + 30 * SECOND);
+
+        const fresh = makeSession({ userId: old.userId });
+        await store.insert(fresh, { replaces: old.id });
+
+        expect(await store.findById(old.id)).toBeNull();
+        expect(await store.findByTokenHash(rotated.tokenHash)).toBeNull();
+        expect(await store.findByTokenHash(retire.tokenHash)).toBeNull();
+        expect(await store.findById(fresh.id)).toEqual(fresh);
+        expect(await store.findByTokenHash(fresh.tokenHash)).toEqual({
+          session: fresh,
+          retiredGraceUntil: null,
+        });
+      });
+
+      it('insert with replaces naming an unknown session still inserts', async () => {
+        const fresh = makeSession();
+        await store.insert(fresh, { replaces: randomId() });
+        expect(await store.findById(fresh.id)).toEqual(fresh);
+      });
+
+      it('insert rejects an id already in use, and then deletes nothing (one atomic step)', async () => {
+        const existing = await insert();
+        const replaced = await insert();
+        const clash = makeSession({ id: existing.id });
+
+        await expect(store.insert(clash, { replaces: replaced.id })).rejects.toThrow();
+
+        expect(await store.findById(existing.id)).toEqual(existing);
+        expect(await store.findById(replaced.id)).toEqual(replaced);
+        expect(await store.findByTokenHash(clash.tokenHash)).toBeNull();
+      });
+    });
+
+    describe('update', () => {
+      it('is compare-and-set: succeeds with version + 1, fails for a stale version', async () => {
+        const session = await insert();
+        const second = nextVersion(session, { lastSeenAt: NOW + MINUTE, sealed: 'second' });
+        expect(await store.update(second, { retire: null })).toBe(true);
+        expect(await store.findById(session.id)).toEqual(second);
+        expect(await store.findByTokenHash(session.tokenHash)).toEqual({
+          session: second,
+          retiredGraceUntil: null,
+        });
+
+        const stale = nextVersion(session, { sealed: 'stale' });
+        expect(await store.update(stale, { retire: null })).toBe(false);
+        const skipping = { ...nextVersion(second), version: second.version + 2, sealed: 'skip' };
+        expect(await store.update(skipping, { retire: null })).toBe(false);
+        expect(await store.findById(session.id)).toEqual(second);
+      });
+
+      it('[SM-31] returns false for a deleted session and does not recreate it', async () => {
+        const session = await insert({ userId: randomId() });
+        expect(await store.delete(session.id)).toBe(true);
+
+        const late = nextVersion(session, { tokenHash: randomTokenHash() });
+        expect(
+          await store.update(late, {
+            retire: { tokenHash: session.tokenHash, graceUntil: NOW + MINUTE },
+          }),
+        ).toBe(false);
+
+        expect(await store.findById(session.id)).toBeNull();
+        expect(await store.findByTokenHash(session.tokenHash)).toBeNull();
+        expect(await store.findByTokenHash(late.tokenHash)).toBeNull();
+        expect(await store.listByUser(session.userId!, NOW)).toEqual([]);
+      });
+
+      it('returns false for a session that never existed', async () => {
+        const ghost = nextVersion(makeSession());
+        expect(await store.update(ghost, { retire: null })).toBe(false);
+        expect(await store.findById(ghost.id)).toBeNull();
+      });
+
+      it('with retire keeps the old token findable with its grace window and the new one current', async () => {
+        const session = await insert();
+        const { rotated, retire } = await rotate(session, NOW + 30 * SECOND);
+
+        expect(await store.findByTokenHash(rotated.tokenHash)).toEqual({
+          session: rotated,
+          retiredGraceUntil: null,
+        });
+        expect(await store.findByTokenHash(retire.tokenHash)).toEqual({
+          session: rotated,
+          retiredGraceUntil: NOW + 30 * SECOND,
+        });
+        expect(await store.findById(session.id)).toEqual(rotated);
+
+        const { rotated: third } = await rotate(rotated, NOW + 90 * SECOND);
+        expect(await store.findByTokenHash(session.tokenHash)).toEqual({
+          session: third,
+          retiredGraceUntil: NOW + 30 * SECOND,
+        });
+        expect(await store.findByTokenHash(rotated.tokenHash)).toEqual({
+          session: third,
+          retiredGraceUntil: NOW + 90 * SECOND,
+        });
+        expect((await store.findByTokenHash(third.tokenHash))?.retiredGraceUntil).toBeNull();
+      });
+
+      it('a failed update retires nothing', async () => {
+        const session = await insert();
+        const stale = { ...nextVersion(session, { tokenHash: randomTokenHash() }), version: 7 };
+        const retire = { tokenHash: session.tokenHash, graceUntil: NOW + MINUTE };
+        expect(await store.update(stale, { retire })).toBe(false);
+
+        expect(await store.findByTokenHash(session.tokenHash)).toEqual({
+          session,
+          retiredGraceUntil: null,
+        });
+        expect(await store.findByTokenHash(stale.tokenHash)).toBeNull();
+      });
+
+      it('[SM-20] keeps a retired token after its grace window, until the session ends', async () => {
+        const session = await insert();
+        const { rotated, retire } = await rotate(session, NOW - MINUTE);
+        await store.purgeExpired(NOW, 100);
+
+        expect(await store.findByTokenHash(retire.tokenHash)).toEqual({
+          session: rotated,
+          retiredGraceUntil: NOW - MINUTE,
+        });
+      });
+    });
+
+    describe('delete', () => {
+      it('returns whether the session existed', async () => {
+        const session = await insert();
+        expect(await store.delete(session.id)).toBe(true);
+        expect(await store.findById(session.id)).toBeNull();
+        expect(await store.findByTokenHash(session.tokenHash)).toBeNull();
+        expect(await store.delete(session.id)).toBe(false);
+        expect(await store.delete(randomId())).toBe(false);
+      });
+
+      it('takes the retired tokens of the session with it', async () => {
+        const session = await insert();
+        const { rotated, retire } = await rotate(session, NOW + 30 * SECOND);
+        const { retire: secondRetire } = await rotate(rotated, NOW + 60 * SECOND);
+
+        expect(await store.delete(session.id)).toBe(true);
+        expect(await store.findByTokenHash(retire.tokenHash)).toBeNull();
+        expect(await store.findByTokenHash(secondRetire.tokenHash)).toBeNull();
+      });
+
+      it('leaves other sessions alone', async () => {
+        const doomed = await insert();
+        const other = await insert();
+        await store.delete(doomed.id);
+        expect(await store.findById(other.id)).toEqual(other);
+      });
+    });
+
+    describe('user index', () => {
+      it('[SM-27] deleteByUser deletes every session of the user and returns exactly their ids', async () => {
+        const user = randomId();
+        const mine = [await insert({ userId: user }), await insert({ userId: user })];
+        const expired = await insert({ userId: user, idleExpiresAt: NOW - MINUTE });
+        const { retire } = await rotate(await insert({ userId: user }), NOW + MINUTE);
+        const rotatedId = (await store.findByTokenHash(retire.tokenHash))!.session.id;
+        const otherUser = await insert({ userId: randomId() });
+        const anonymous = await insert();
+
+        const deleted = await store.deleteByUser(user, { except: null });
+
+        expect(sorted(deleted)).toEqual(
+          sorted([...mine, expired].map((s) => s.id).concat(rotatedId)),
+        );
+        for (const id of deleted) expect(await store.findById(id)).toBeNull();
+        expect(await store.findByTokenHash(retire.tokenHash)).toBeNull();
+        expect(await store.listByUser(user, NOW)).toEqual([]);
+        expect(await store.findById(otherUser.id)).toEqual(otherUser);
+        expect(await store.findById(anonymous.id)).toEqual(anonymous);
+        expect(await store.deleteByUser(user, { except: null })).toEqual([]);
+      });
+
+      it('[SM-28] deleteByUser with except keeps that one session', async () => {
+        const user = randomId();
+        const current = await insert({ userId: user });
+        const others = [await insert({ userId: user }), await insert({ userId: user })];
+        const otherUser = await insert({ userId: randomId() });
+
+        const deleted = await store.deleteByUser(user, { except: current.id });
+
+        expect(sorted(deleted)).toEqual(sorted(others.map((s) => s.id)));
+        expect(await store.findById(current.id)).toEqual(current);
+        expect(await store.listByUser(user, NOW)).toEqual([current]);
+        expect(await store.findById(otherUser.id)).toEqual(otherUser);
+      });
+
+      it('deleteByUser of a user without sessions returns an empty list', async () => {
+        await insert({ userId: randomId() });
+        expect(await store.deleteByUser(randomId(), { except: null })).toEqual([]);
+      });
+
+      it('listByUser lists only the unexpired sessions of that user', async () => {
+        const user = randomId();
+        const live = [
+          await insert({ userId: user }),
+          await insert({ userId: user, idleExpiresAt: NOW + 1 }),
+        ];
+        await insert({ userId: user, idleExpiresAt: NOW - MINUTE });
+        await insert({ userId: user, absoluteExpiresAt: NOW - 1 });
+        await insert({ userId: user, idleExpiresAt: NOW });
+        await insert({ userId: randomId() });
+        await insert();
+
+        expect(byId(await store.listByUser(user, NOW))).toEqual(byId(live));
+        expect(await store.listByUser(randomId(), NOW)).toEqual([]);
+      });
+
+      it('follows a user id change through update (anonymous, then signed in, then another user)', async () => {
+        const alice = randomId();
+        const bob = randomId();
+        const anonymous = await insert();
+
+        const signedIn = nextVersion(anonymous, { userId: alice, authenticatedAt: NOW });
+        expect(await store.update(signedIn, { retire: null })).toBe(true);
+        expect(await store.listByUser(alice, NOW)).toEqual([signedIn]);
+
+        const switched = nextVersion(signedIn, { userId: bob });
+        expect(await store.update(switched, { retire: null })).toBe(true);
+        expect(await store.listByUser(alice, NOW)).toEqual([]);
+        expect(await store.deleteByUser(alice, { except: null })).toEqual([]);
+        expect(await store.deleteByUser(bob, { except: null })).toEqual([anonymous.id]);
+      });
+
+      it('follows insert with replaces (login replaces the anonymous or previous session)', async () => {
+        const user = randomId();
+        const anonymous = await insert();
+        const first = makeSession({ userId: user, authenticatedAt: NOW });
+        await store.insert(first, { replaces: anonymous.id });
+        expect(await store.listByUser(user, NOW)).toEqual([first]);
+
+        const second = makeSession({ userId: user, authenticatedAt: NOW });
+        await store.insert(second, { replaces: first.id });
+        expect(await store.listByUser(user, NOW)).toEqual([second]);
+        expect(await store.deleteByUser(user, { except: null })).toEqual([second.id]);
+      });
+    });
+
+    describe('purge', () => {
+      it.skipIf(!checksPurgeCounts)(
+        'purgeExpired removes only expired sessions and their retired tokens, and counts them',
+        async () => {
+          const user = randomId();
+          const expired = [
+            await insert({ userId: user, idleExpiresAt: NOW - MINUTE }),
+            await insert({ absoluteExpiresAt: NOW - HOUR }),
+            await insert({ idleExpiresAt: NOW }),
+          ];
+          const rotating = await insert({ idleExpiresAt: NOW + MINUTE });
+          const { rotated, retire } = await rotate(rotating, NOW + 30 * SECOND);
+          const expiredByUpdate = nextVersion(rotated, { idleExpiresAt: NOW - SECOND });
+          expect(await store.update(expiredByUpdate, { retire: null })).toBe(true);
+          const live = [await insert({ userId: user }), await insert({ idleExpiresAt: NOW + 1 })];
+
+          expect(await store.purgeExpired(NOW, 100)).toBe(4);
+
+          for (const session of [...expired, rotating]) {
+            expect(await store.findById(session.id)).toBeNull();
+            expect(await store.findByTokenHash(session.tokenHash)).toBeNull();
+          }
+          expect(await store.findByTokenHash(retire.tokenHash)).toBeNull();
+          expect(await store.findByTokenHash(expiredByUpdate.tokenHash)).toBeNull();
+          for (const session of live) expect(await store.findById(session.id)).toEqual(session);
+          expect(await store.listByUser(user, NOW)).toEqual([live[0]]);
+          expect(await store.purgeExpired(NOW, 100)).toBe(0);
+        },
+      );
+
+      it.skipIf(!checksPurgeCounts)(
+        'purgeExpired deletes at most limit sessions per call',
+        async () => {
+          const expired = await Promise.all(
+            Array.from({ length: 5 }, (_, index) => insert({ idleExpiresAt: NOW - index - 1 })),
+          );
+          const live = await insert();
+
+          expect(await store.purgeExpired(NOW, 0)).toBe(0);
+          expect(await store.purgeExpired(NOW, 2)).toBe(2);
+          expect(await store.purgeExpired(NOW, 2)).toBe(2);
+          expect(await store.purgeExpired(NOW, 2)).toBe(1);
+          expect(await store.purgeExpired(NOW, 2)).toBe(0);
+
+          for (const session of expired) expect(await store.findById(session.id)).toBeNull();
+          expect(await store.findById(live.id)).toEqual(live);
+        },
+      );
+
+      it('purgeExpired before anything expired deletes nothing', async () => {
+        const sessions = [await insert(), await insert({ userId: randomId() })];
+        expect(await store.purgeExpired(NOW - HOUR, 100)).toBe(0);
+        for (const session of sessions) expect(await store.findById(session.id)).toEqual(session);
+      });
+    });
+
+    describe('concurrency', () => {
+      it('of 20 parallel updates from the same version, exactly one wins', async () => {
+        const session = await insert();
+        const contenders = Array.from({ length: 20 }, (_, index) =>
+          nextVersion(session, { sealed: `contender-${index}`, tokenHash: randomTokenHash() }),
+        );
+
+        const results = await Promise.all(
+          contenders.map((contender) => store.update(contender, { retire: null })),
+        );
+
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const winner = contenders[results.indexOf(true)];
+        expect(await store.findById(session.id)).toEqual(winner);
+        for (const loser of contenders.filter((contender) => contender !== winner)) {
+          expect(await store.findByTokenHash(loser.tokenHash)).toBeNull();
+        }
+      });
+
+      it('parallel updates to different sessions all succeed', async () => {
+        const sessions = await Promise.all(Array.from({ length: 20 }, () => insert()));
+        const updates = sessions.map((session) => nextVersion(session, { sealed: 'updated' }));
+
+        const results = await Promise.all(
+          updates.map((update) => store.update(update, { retire: null })),
+        );
+
+        expect(results).toEqual(updates.map(() => true));
+        for (const update of updates) expect(await store.findById(update.id)).toEqual(update);
+      });
+
+      it('deleteByUser removes all of 200 sessions of one user', async () => {
+        const user = randomId();
+        const sessions = await Promise.all(
+          Array.from({ length: 200 }, () => insert({ userId: user })),
+        );
+        const bystander = await insert({ userId: randomId() });
+
+        expect(await store.listByUser(user, NOW)).toHaveLength(200);
+        const deleted = await store.deleteByUser(user, { except: null });
+
+        expect(sorted(deleted)).toEqual(sorted(sessions.map((s) => s.id)));
+        expect(await store.listByUser(user, NOW)).toEqual([]);
+        expect(await store.findById(bystander.id)).toEqual(bystander);
+      });
+    });
+
+    describe('lifecycle', () => {
+      it('close is idempotent and later calls reject', async () => {
+        const session = await insert();
+        await store.close();
+        await store.close();
+        await expect(store.findById(session.id)).rejects.toThrow();
+      });
+
+      it.skipIf(!canCauseOutage)(
+        'rejects every call while the backend is down, and works again once it is back',
+        async () => {
+          const session = await insert({ userId: randomId() });
+          await setup.stop!();
+          try {
+            const calls: Record<string, () => Promise<unknown>> = {
+              findByTokenHash: () => store.findByTokenHash(session.tokenHash),
+              findById: () => store.findById(session.id),
+              insert: () => store.insert(makeSession(), { replaces: null }),
+              update: () => store.update(nextVersion(session), { retire: null }),
+              delete: () => store.delete(randomId()),
+              deleteByUser: () => store.deleteByUser(randomId(), { except: null }),
+              listByUser: () => store.listByUser(session.userId!, NOW),
+              purgeExpired: () => store.purgeExpired(NOW - HOUR, 1),
+            };
+            for (const [method, call] of Object.entries(calls)) {
+              expect(await settle(call), method).toBe('rejected');
+            }
+          } finally {
+            await setup.start!();
+          }
+
+          const fresh = makeSession();
+          await eventually(() => store.insert(fresh, { replaces: null }));
+          expect(await store.findById(fresh.id)).toEqual(fresh);
+        },
+        OUTAGE_CALL_TIMEOUT_MS * 10 + RECOVERY_TIMEOUT_MS,
+      );
+    });
+  });
+}
+
+function randomId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function randomTokenHash(): string {
+  return createHash('sha256').update(randomBytes(32)).digest('base64url');
+}
+
+function makeSession(overrides: Partial<StoredSession> = {}): StoredSession {
+  return {
+    id: randomId(),
+    tokenHash: randomTokenHash(),
+    userId: null,
+    createdAt: NOW - MINUTE,
+    authenticatedAt: null,
+    lastSeenAt: NOW - MINUTE,
+    idleExpiresAt: NOW + 30 * MINUTE,
+    absoluteExpiresAt: NOW + 12 * HOUR,
+    rotatedAt: NOW - MINUTE,
+    version: 1,
+    sealed: `v1.k1.${randomBytes(48).toString('base64url')}`,
+    ...overrides,
+  };
+}
+
+function nextVersion(session: StoredSession, changes: Partial<StoredSession> = {}): StoredSession {
+  return { ...session, lastSeenAt: NOW, version: session.version + 1, ...changes };
+}
+
+function sorted(ids: readonly string[]): string[] {
+  return [...ids].sort();
+}
+
+function byId(sessions: readonly StoredSession[]): StoredSession[] {
+  return [...sessions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Whether the call threw synchronously, rejected, resolved, or did not settle in time. */
+async function settle(
+  call: () => Promise<unknown>,
+): Promise<'threw' | 'rejected' | 'resolved' | 'timed out'> {
+  let promise: Promise<unknown>;
+  try {
+    promise = call();
+  } catch {
+    return 'threw';
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), OUTAGE_CALL_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => 'resolved' as const,
+        () => 'rejected' as const,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Retries `call` until it resolves; a reconnecting client may need a moment. */
+async function eventually(call: () => Promise<unknown>): Promise<void> {
+  const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      await call();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}

@@ -1,0 +1,245 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import express4 from 'express4';
+import express5 from 'express';
+import {
+  createSessionManager,
+  type SessionManagerOptions,
+  type SessionStore,
+} from '../../src/index.js';
+import { expressSessions } from '../../src/adapters/express.js';
+import { createMemoryStore } from '../../src/stores/memory.js';
+import { TEST_KEY } from '../support/harness.js';
+
+type Express = typeof express5;
+
+/** A store whose server can be "stopped": every call rejects like a dropped connection. */
+function switchableStore(inner: SessionStore): SessionStore & { down: boolean } {
+  const store = { down: false } as SessionStore & { down: boolean };
+  for (const method of [
+    'findByTokenHash',
+    'findById',
+    'insert',
+    'update',
+    'delete',
+    'deleteByUser',
+    'listByUser',
+    'purgeExpired',
+    'close',
+  ] as const) {
+    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      store.down
+        ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))
+        : (inner[method] as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
+  }
+  return store;
+}
+
+function buildApp(
+  express: Express,
+  store: SessionStore,
+  options: Partial<SessionManagerOptions> = {},
+) {
+  const manager = createSessionManager<{ note: string }>({ store, keys: [TEST_KEY], ...options });
+  const auth = expressSessions(manager);
+  const app = express();
+  app.set('trust proxy', 'loopback');
+  app.use(auth.middleware);
+  // Express 4 does not forward rejected promises; this wrapper works on both.
+  const handle =
+    (
+      fn: (req: express5.Request, res: express5.Response) => Promise<void>,
+    ): express5.RequestHandler =>
+    (req, res, next) => {
+      fn(req, res).catch(next);
+    };
+  app.get('/me', (req, res) => {
+    const session = auth.session(req);
+    if (session.userId === null) res.status(401).json({ error: 'unauthenticated' });
+    else res.json({ user: session.userId, note: session.get('note') ?? null });
+  });
+  app.post(
+    '/login',
+    handle(async (req, res) => {
+      res.cookie('theme', 'dark');
+      await auth.session(req).login('alice');
+      res.sendStatus(204);
+    }),
+  );
+  app.post(
+    '/note',
+    handle(async (req, res) => {
+      await auth.session(req).set('note', 'hello');
+      res.sendStatus(204);
+    }),
+  );
+  app.post(
+    '/logout',
+    handle(async (req, res) => {
+      await auth.session(req).logout();
+      res.sendStatus(204);
+    }),
+  );
+  app.get('/public', (_req, res) => {
+    res.send('ok');
+  });
+  app.use(auth.errorHandler);
+  return app;
+}
+
+async function listen(app: ReturnType<Express>): Promise<{ server: Server; url: string }> {
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => {
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    });
+  });
+}
+
+const HTTPS = { 'X-Forwarded-Proto': 'https' };
+
+describe.each([
+  ['Express 4', express4],
+  ['Express 5', express5],
+])('%s adapter', (_name, express) => {
+  const store = switchableStore(createMemoryStore());
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    ({ server, url } = await listen(buildApp(express, store)));
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function login(): Promise<string> {
+    const response = await fetch(`${url}/login`, { method: 'POST', headers: HTTPS });
+    expect(response.status).toBe(204);
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('__Host-sid='))!;
+    return cookie.split(';')[0]!;
+  }
+
+  it('[SM-06][SM-07][SM-08] issues a __Host-, Secure, HttpOnly, SameSite=Lax cookie over (trusted) HTTPS and keeps other cookies', async () => {
+    const response = await fetch(`${url}/login`, { method: 'POST', headers: HTTPS });
+    const cookies = response.headers.getSetCookie();
+    expect(cookies).toHaveLength(2);
+    expect(cookies).toContainEqual(expect.stringMatching(/^theme=dark; Path=\//));
+    expect(cookies).toContainEqual(
+      expect.stringMatching(
+        /^__Host-sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/,
+      ),
+    );
+  });
+
+  it('[SM-48] signed-in responses and cookie-setting responses carry Cache-Control: no-store and Vary: Cookie', async () => {
+    const login = await fetch(`${url}/login`, { method: 'POST', headers: HTTPS });
+    expect(login.headers.get('cache-control')).toBe('no-store');
+    expect(login.headers.get('vary')).toBe('Cookie');
+    const cookie = login.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('__Host-sid='))!
+      .split(';')[0]!;
+    const me = await fetch(`${url}/me`, { headers: { ...HTTPS, Cookie: cookie } });
+    expect(me.status).toBe(200);
+    expect(me.headers.get('cache-control')).toBe('no-store');
+    expect(me.headers.get('vary')).toBe('Cookie');
+    const anonymous = await fetch(`${url}/public`, { headers: HTTPS });
+    expect(anonymous.headers.get('cache-control')).toBeNull();
+  });
+
+  it('[SM-06] plain HTTP never gets a session cookie: login answers 403 with a clear code', async () => {
+    const response = await fetch(`${url}/login`, { method: 'POST' });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'ERR_INSECURE_TRANSPORT' });
+    expect(response.headers.getSetCookie().filter((c) => c.includes('sid'))).toEqual([]);
+  });
+
+  it('[SM-44][H-19] X-Forwarded-Proto from an untrusted hop is ignored', async () => {
+    const app = buildApp(express, createMemoryStore());
+    app.set('trust proxy', false);
+    const { server: untrusted, url: untrustedUrl } = await listen(app);
+    try {
+      const response = await fetch(`${untrustedUrl}/login`, { method: 'POST', headers: HTTPS });
+      expect(response.status).toBe(403);
+    } finally {
+      untrusted.close();
+    }
+  });
+
+  it('reads the session back, and logout ends it', async () => {
+    const cookie = await login();
+    await fetch(`${url}/note`, { method: 'POST', headers: { ...HTTPS, Cookie: cookie } });
+    const me = await fetch(`${url}/me`, { headers: { ...HTTPS, Cookie: cookie } });
+    expect(await me.json()).toEqual({ user: 'alice', note: 'hello' });
+    const logout = await fetch(`${url}/logout`, {
+      method: 'POST',
+      headers: { ...HTTPS, Cookie: cookie },
+    });
+    expect(logout.headers.getSetCookie()).toEqual([
+      '__Host-sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+    ]);
+    expect((await fetch(`${url}/me`, { headers: { ...HTTPS, Cookie: cookie } })).status).toBe(401);
+  });
+
+  it('[SM-57][H-29] a store outage fails closed with 503, never 500 or anonymous, and recovers', async () => {
+    const cookie = await login();
+    store.down = true;
+    try {
+      for (const [path, method] of [
+        ['/me', 'GET'],
+        ['/logout', 'POST'],
+        ['/login', 'POST'],
+      ] as const) {
+        const response = await fetch(`${url}${path}`, {
+          method,
+          headers: { ...HTTPS, Cookie: cookie },
+        });
+        expect(response.status, path).toBe(503);
+        expect(response.headers.get('retry-after')).toBe('5');
+        expect(await response.json()).toEqual({
+          error: 'ERR_STORE_UNAVAILABLE',
+          message: 'Session store unavailable during load',
+        });
+      }
+    } finally {
+      store.down = false;
+    }
+    const me = await fetch(`${url}/me`, { headers: { ...HTTPS, Cookie: cookie } });
+    expect(await me.json()).toMatchObject({ user: 'alice' });
+  });
+
+  it('[SM-31] a write after a concurrent logout answers 401 and recreates nothing', async () => {
+    const cookie = await login();
+    const app = express();
+    const manager = createSessionManager({ store, keys: [TEST_KEY] });
+    const auth = expressSessions(manager);
+    app.set('trust proxy', 'loopback');
+    app.use(auth.middleware);
+    app.post('/slow', (req, res, next) => {
+      const session = auth.session(req);
+      manager
+        .revokeSession(session.id!)
+        .then(() => session.set('note', 'late'))
+        .then(() => res.sendStatus(204), next);
+    });
+    app.use(auth.errorHandler);
+    const { server: slowServer, url: slowUrl } = await listen(app);
+    try {
+      const response = await fetch(`${slowUrl}/slow`, {
+        method: 'POST',
+        headers: { ...HTTPS, Cookie: cookie },
+      });
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ error: 'ERR_SESSION_ENDED' });
+      expect((await fetch(`${url}/me`, { headers: { ...HTTPS, Cookie: cookie } })).status).toBe(
+        401,
+      );
+    } finally {
+      slowServer.close();
+    }
+  });
+
+  it('throws a clear error when the middleware is missing', () => {
+    const auth = expressSessions(createSessionManager({ store, keys: [TEST_KEY] }));
+    expect(() => auth.session({} as express5.Request)).toThrow(/mount the Strongroom middleware/);
+  });
+});

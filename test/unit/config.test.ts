@@ -1,0 +1,133 @@
+import { describe, expect, it, vi } from 'vitest';
+import {
+  ConfigError,
+  createSessionManager,
+  parseKeyList,
+  resolveConfig,
+  type SessionManagerOptions,
+} from '../../src/index.js';
+import { createMemoryStore } from '../../src/stores/memory.js';
+import { TEST_KEY } from '../support/harness.js';
+
+const base = (): SessionManagerOptions => ({ store: createMemoryStore(), keys: [TEST_KEY] });
+
+function problems(options: unknown): string[] {
+  try {
+    resolveConfig(options as SessionManagerOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems.map((p) => p.path);
+  }
+  return [];
+}
+
+describe('resolveConfig', () => {
+  it('fills in documented defaults', () => {
+    const config = resolveConfig(base());
+    expect(config).toMatchObject({
+      idleTimeoutMs: 1_800_000,
+      absoluteTimeoutMs: 43_200_000,
+      touchIntervalMs: 60_000,
+      rotationIntervalMs: 900_000,
+      rotationGraceMs: 30_000,
+      freshAgeMs: 600_000,
+      theftPolicy: 'revoke',
+      cookieName: 'sid',
+      sameSite: 'Lax',
+      allowInsecureHttp: false,
+    });
+  });
+
+  it('scales the default touch interval down for short idle timeouts', () => {
+    expect(resolveConfig({ ...base(), idleTimeoutSeconds: 4 }).touchIntervalMs).toBe(1000);
+  });
+
+  it('reports every problem at once, with paths', () => {
+    expect(
+      problems({
+        idleTimeoutSeconds: 1.5,
+        absoluteTimeoutSeconds: -1,
+        rotationGraceSeconds: '30',
+        theftPolicy: 'ignore',
+        cookie: { name: 'a b', sameSite: 'sometimes', secure: 'never' },
+      }),
+    ).toEqual([
+      'store',
+      'keys',
+      'idleTimeoutSeconds',
+      'absoluteTimeoutSeconds',
+      'rotationGraceSeconds',
+      'theftPolicy',
+      'cookie.name',
+      'cookie.sameSite',
+      'cookie.secure',
+    ]);
+  });
+
+  it('asks for a key and says how to make one', () => {
+    expect(() => createSessionManager({ store: createMemoryStore(), keys: [] })).toThrow(
+      /npx strongroom keygen/,
+    );
+  });
+
+  it.each([
+    ['too short', { id: 'k', secret: Buffer.alloc(16, 1).toString('base64url') }],
+    ['placeholder', { id: 'k', secret: Buffer.alloc(32, 0).toString('base64url') }],
+    ['not base64', { id: 'k', secret: 'this is not a key but it is long enough to pass length!!' }],
+    ['bad id', { id: 'has space', secret: TEST_KEY.secret }],
+  ])('rejects a key that is %s', (_name, key) => {
+    expect(problems({ ...base(), keys: [key] }).length).toBe(1);
+  });
+
+  it('rejects duplicate key ids', () => {
+    expect(problems({ ...base(), keys: [TEST_KEY, TEST_KEY] })).toEqual(['keys[1].id']);
+  });
+
+  it('[SM-09] refuses SameSite=None unless cross-site use is opted into', () => {
+    expect(problems({ ...base(), cookie: { sameSite: 'none' } })).toEqual(['cookie.sameSite']);
+    expect(
+      resolveConfig({ ...base(), cookie: { sameSite: 'none', crossSite: 'allow' } }).sameSite,
+    ).toBe('None');
+  });
+
+  it('[SM-03] refuses fingerprinting cookie names and manual prefixes', () => {
+    for (const name of ['connect.sid', 'JSESSIONID', 'PHPSESSID', '__Host-sid', '__secure-x']) {
+      expect(problems({ ...base(), cookie: { name } }), name).toEqual(['cookie.name']);
+    }
+  });
+
+  it('refuses inconsistent timeouts', () => {
+    expect(problems({ ...base(), idleTimeoutSeconds: 100, absoluteTimeoutSeconds: 50 })).toEqual([
+      'absoluteTimeoutSeconds',
+    ]);
+    expect(problems({ ...base(), idleTimeoutSeconds: 60, touchIntervalSeconds: 60 })).toEqual([
+      'touchIntervalSeconds',
+    ]);
+  });
+
+  it('never mutates its input', () => {
+    const options = Object.freeze({ ...base(), cookie: Object.freeze({ name: 'app' }) });
+    expect(() => resolveConfig(options)).not.toThrow();
+    expect(options.cookie).toEqual({ name: 'app' });
+  });
+
+  it('warns when plain-HTTP development cookies are allowed', () => {
+    const emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      createSessionManager({ ...base(), cookie: { secure: 'allow-http-development' } });
+      expect(emitWarning).toHaveBeenCalledWith(expect.stringContaining('allow-http-development'));
+    } finally {
+      emitWarning.mockRestore();
+    }
+  });
+});
+
+describe('parseKeyList', () => {
+  it('reads id:secret pairs, first one active', () => {
+    expect(parseKeyList(` new:${TEST_KEY.secret} , old:abc,`)).toEqual([
+      { id: 'new', secret: TEST_KEY.secret },
+      { id: 'old', secret: 'abc' },
+    ]);
+    expect(parseKeyList('')).toEqual([]);
+  });
+});
