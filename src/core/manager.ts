@@ -2,7 +2,13 @@ import { resolveConfig, type SessionManagerOptions } from './config.js';
 import { readCookieValues } from './cookie.js';
 import { Engine, type CookieSink, type OpenedSession, type RequestContext } from './engine.js';
 import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
-import { describeSessions, Session, type SessionData, type SessionInfo } from './session.js';
+import {
+  describeSessions,
+  Session,
+  type SessionData,
+  type SessionInfo,
+  type UntypedSessionData,
+} from './session.js';
 import type { StoredSession } from './store.js';
 import { generateToken, hashToken, isWellFormedSessionId, isWellFormedToken } from './token.js';
 
@@ -10,7 +16,7 @@ import { generateToken, hashToken, isWellFormedSessionId, isWellFormedToken } fr
  * Loads and manages sessions. Framework-free: it takes header strings in and hands Set-Cookie
  * strings to a sink; the adapters (`strongroom/express`, ...) translate.
  */
-export interface SessionManager<Data extends SessionData = SessionData> {
+export interface SessionManager<Data extends SessionData = UntypedSessionData> {
   /**
    * Resolves the request's session: validates the cookie, enforces the timeouts, rotates the
    * token when due and extends the idle deadline (at most once per touch interval). Never
@@ -58,7 +64,7 @@ type Resolution =
  * sessions.on('session.theft_detected', (event) => logger.warn(event));
  * ```
  */
-export function createSessionManager<Data extends SessionData = SessionData>(
+export function createSessionManager<Data extends SessionData = UntypedSessionData>(
   options: SessionManagerOptions,
 ): SessionManager<Data> {
   const config = resolveConfig(options);

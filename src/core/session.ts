@@ -11,8 +11,13 @@ import type { SessionPayload } from './payload.js';
 import type { StoredSession } from './store.js';
 import { generateSessionId, generateToken, hashToken, isWellFormedSessionId } from './token.js';
 
-/** The shape of application data: JSON-serialisable values under string keys. */
-export type SessionData = Record<string, unknown>;
+/**
+ * The constraint on application data: an object type whose values are JSON-serialisable.
+ * Declare it as an interface (`interface AppData { cart: string[] }`) and every key and value
+ * is type-checked; without one, sessions hold {@link UntypedSessionData}.
+ */
+export type SessionData = object;
+export type UntypedSessionData = Record<string, unknown>;
 
 /** One entry of a user's session list (SM-33). Public ids only, never tokens. */
 export interface SessionInfo {
@@ -57,7 +62,7 @@ const MAX_USER_ID_LENGTH = 255;
  * later write wins. A write to a session that was logged out or revoked meanwhile throws
  * {@link SessionEndedError} and never recreates it (SM-31).
  */
-export class Session<Data extends SessionData = SessionData> {
+export class Session<Data extends SessionData = UntypedSessionData> {
   readonly #engine: Engine;
   readonly #request: RequestContext;
   readonly #sink: CookieSink;

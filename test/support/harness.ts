@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createSessionManager, type SessionManagerOptions } from '../../src/index.js';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionManager } from '../../src/core/manager.js';
-import type { Session, SessionData } from '../../src/core/session.js';
+import type { Session, SessionData, UntypedSessionData } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 
@@ -77,7 +77,7 @@ export interface Browser<Data extends SessionData> {
   ): Promise<{ session: Session<Data>; result: T }>;
 }
 
-export function createHarness<Data extends SessionData = SessionData>(
+export function createHarness<Data extends SessionData = UntypedSessionData>(
   options: Partial<SessionManagerOptions> = {},
 ): Harness<Data> {
   const clock = createClock();
