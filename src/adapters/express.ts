@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { CookieSink, RequestContext } from '../core/engine.js';
-import { InvalidArgumentError, StrongroomError } from '../core/errors.js';
+import { isUnsafeMethod } from '../csrf/request-check.js';
+import { CSRFError, InvalidArgumentError, StrongroomError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager.js';
 import type { Session, SessionData } from '../core/session.js';
 
@@ -37,13 +38,27 @@ export interface ExpressSessions<Data extends SessionData> {
   readonly errorHandler: ErrorRequestHandler;
 }
 
+export interface ExpressSessionsOptions {
+  /**
+   * Exact request paths (`req.path`) exempt from CSRF checks, for webhooks that authenticate
+   * otherwise (a signature header). No prefixes or patterns: `/hooks/x/../logout` is not
+   * `/hooks/x`. Mounting the webhook route before the middleware works too.
+   * @default []
+   */
+  readonly csrfExemptPaths?: readonly string[];
+}
+
 export function expressSessions<Data extends SessionData>(
   manager: SessionManager<Data>,
+  options: ExpressSessionsOptions = {},
 ): ExpressSessions<Data> {
   const sessions = new WeakMap<Request, Session<Data>>();
+  const exempt = new Set(options.csrfExemptPaths ?? []);
 
   const middleware: RequestHandler = (req, res, next) => {
-    manager.load(requestContext(req), responseSink(res)).then(
+    // SM-47: the answer to an unsafe request depends on these headers.
+    if (isUnsafeMethod(req.method)) res.vary('Origin').vary('Sec-Fetch-Site');
+    manager.load(requestContext(req, exempt.has(req.path)), responseSink(res)).then(
       (session) => {
         sessions.set(req, session);
         if (session.id !== null) markPrivate(res);
@@ -59,7 +74,8 @@ export function expressSessions<Data extends SessionData>(
       return;
     }
     if (error.code === 'ERR_STORE_UNAVAILABLE') res.setHeader('Retry-After', '5');
-    res.status(error.status).json({ error: error.code, message: error.message });
+    const reason = error instanceof CSRFError ? { reason: error.reason } : {};
+    res.status(error.status).json({ error: error.code, message: error.message, ...reason });
   };
 
   return {
@@ -77,12 +93,23 @@ export function expressSessions<Data extends SessionData>(
   };
 }
 
-function requestContext(req: Request): RequestContext {
+function requestContext(req: Request, exempt: boolean): RequestContext {
+  const body: unknown = req.body;
   return {
+    method: req.method,
     cookieHeader: req.headers.cookie,
     secure: req.secure,
     ip: req.ip ?? null,
     userAgent: req.get('user-agent') ?? null,
+    fetchSite: req.headers['sec-fetch-site'],
+    origin: req.headers.origin,
+    // Only a body parsed before this middleware (urlencoded or JSON) can carry `_csrf`.
+    csrfField:
+      typeof body === 'object' && body !== null && Object.hasOwn(body, '_csrf')
+        ? (body as Record<string, unknown>)._csrf
+        : undefined,
+    csrfHeader: req.headers['x-csrf-token'],
+    csrf: exempt ? 'skip' : 'verify',
   };
 }
 

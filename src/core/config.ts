@@ -1,4 +1,6 @@
 import { ConfigError, type ConfigProblem } from './errors.js';
+import { resolveOrigins } from '../csrf/origin.js';
+import type { OriginPolicy } from '../csrf/request-check.js';
 import { isValidCookieName, type SameSite } from './cookie.js';
 import { resolveKeyRing, type KeyInput, type KeyRing } from './key-ring.js';
 import { systemRuntime, type Runtime } from './runtime.js';
@@ -60,6 +62,8 @@ export interface SessionManagerOptions {
    */
   readonly freshAgeSeconds?: number;
   readonly cookie?: CookieOptions;
+  /** Cross-site request forgery defence, on by default for every unsafe method (SM-35). */
+  readonly csrf?: CSRFOptions;
   /** Inject a clock and randomness (tests). */
   readonly runtime?: Partial<Runtime>;
 }
@@ -88,6 +92,29 @@ export interface CookieOptions {
   readonly secure?: 'always' | 'allow-http-development';
 }
 
+export interface CSRFOptions {
+  /**
+   * `enforce`: every POST, PUT, PATCH, DELETE (anything but GET, HEAD, OPTIONS) must pass the
+   * Fetch-Metadata / Origin check and carry a valid synchronizer token, or the load rejects
+   * with `CSRFError` (403) before anything is written. `off`: check yourself with
+   * `session.verifyCSRFToken()`.
+   * @default 'enforce'
+   */
+  readonly protection?: 'enforce' | 'off';
+  /**
+   * The app's own public origins, exactly as browsers send them in `Origin`
+   * (`https://app.example`, no trailing slash). Required while protection is on: the app's
+   * origin is never guessed from the attacker-controlled `Host` header (SM-44).
+   */
+  readonly origins?: readonly string[];
+  /**
+   * Other origins whose pages may send unsafe requests (a separate front end, a sibling
+   * subdomain). Exact origins only; `*` and `null` are refused (SM-43).
+   * @default []
+   */
+  readonly trustedOrigins?: readonly string[];
+}
+
 export interface ResolvedConfig {
   readonly store: SessionStore;
   readonly keyRing: KeyRing;
@@ -102,6 +129,7 @@ export interface ResolvedConfig {
   readonly cookieName: string;
   readonly sameSite: SameSite;
   readonly allowInsecureHttp: boolean;
+  readonly csrf: { readonly enforce: boolean } & OriginPolicy;
 }
 
 const FINGERPRINT_NAMES = new Set([
@@ -210,6 +238,7 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     ['always', 'allow-http-development'] as const,
     'always',
   );
+  const csrf = resolveCSRF(input.csrf, problems);
 
   if (problems.length > 0 || keyRing === null || !isStore(input.store))
     throw new ConfigError(problems);
@@ -227,6 +256,35 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     cookieName: name,
     sameSite: sameSite === 'lax' ? 'Lax' : sameSite === 'strict' ? 'Strict' : 'None',
     allowInsecureHttp: secure === 'allow-http-development',
+    csrf,
+  };
+}
+
+function resolveCSRF(
+  options: CSRFOptions | undefined,
+  problems: ConfigProblem[],
+): ResolvedConfig['csrf'] {
+  const input = options ?? {};
+  const protection = oneOf(
+    problems,
+    'csrf.protection',
+    input.protection,
+    ['enforce', 'off'] as const,
+    'enforce',
+  );
+  const selfOrigins = resolveOrigins(input.origins, 'csrf.origins', problems);
+  const trustedOrigins = resolveOrigins(input.trustedOrigins, 'csrf.trustedOrigins', problems);
+  if (protection === 'enforce' && input.origins === undefined) {
+    problems.push({
+      path: 'csrf.origins',
+      message:
+        'list the origins the app is served from, e.g. ["https://app.example"] (or set csrf.protection to "off")',
+    });
+  }
+  return {
+    enforce: protection === 'enforce',
+    selfOrigins: new Set(selfOrigins),
+    trustedOrigins: new Set(trustedOrigins),
   };
 }
 

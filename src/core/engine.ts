@@ -12,12 +12,24 @@ export interface CookieSink {
 
 /** What the core needs to know about the request; adapters fill it in. */
 export interface RequestContext {
+  /** The request method as received; anything but GET, HEAD and OPTIONS is CSRF-checked. */
+  readonly method: string;
   /** The raw Cookie header(s). */
   readonly cookieHeader: string | readonly string[] | undefined;
   /** Whether the request reached the app over HTTPS (proxy headers only when trusted). */
   readonly secure: boolean;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** The `Sec-Fetch-Site` header(s). */
+  readonly fetchSite?: string | readonly string[] | undefined;
+  /** The `Origin` header(s). */
+  readonly origin?: string | readonly string[] | undefined;
+  /** The `_csrf` field of the parsed body, whatever its type. */
+  readonly csrfField?: unknown;
+  /** The `X-CSRF-Token` header(s). */
+  readonly csrfHeader?: string | readonly string[] | undefined;
+  /** `skip` exempts this request from CSRF checks (webhooks authenticated otherwise). */
+  readonly csrf?: 'verify' | 'skip';
 }
 
 export interface OpenedSession {

@@ -1,4 +1,7 @@
+import { checkOrigin, isUnsafeMethod, pickToken } from '../csrf/request-check.js';
+import { isWellFormedCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-token.js';
 import { resolveConfig, type SessionManagerOptions } from './config.js';
+import { CSRFError, type CSRFFailureReason } from './errors.js';
 import { readCookieValues } from './cookie.js';
 import { Engine, type CookieSink, type OpenedSession, type RequestContext } from './engine.js';
 import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
@@ -78,13 +81,29 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
   async function load(request: RequestContext, sink: CookieSink): Promise<Session<Data>> {
     const anonymous = (preSessionSecret: string | null = null): Session<Data> =>
       new Session<Data>(engine, request, sink, { record: null, payload: null, preSessionSecret });
+    // Layer 1 of the CSRF defence needs no session: reject before touching the store.
+    const checked =
+      config.csrf.enforce && request.csrf !== 'skip' && isUnsafeMethod(request.method);
+    if (checked) {
+      const reason = checkOrigin(
+        { secFetchSite: request.fetchSite, origin: request.origin },
+        config.csrf,
+      );
+      if (reason !== null) throw rejectCSRF(request, reason, null);
+    }
     // SM-06/SM-59: a session never moves between HTTPS and plain HTTP.
-    if (!request.secure && !config.allowInsecureHttp) return anonymous();
+    if (!request.secure && !config.allowInsecureHttp) {
+      if (checked) verifyToken(request, null, undefined);
+      return anonymous();
+    }
 
     const preSessionSecret = readSingleToken(request, engine.csrfCookieName(request.secure));
     const name = engine.cookieName(request.secure);
     const values = [...new Set(readCookieValues(request.cookieHeader, name))];
-    if (values.length === 0) return anonymous(preSessionSecret);
+    if (values.length === 0) {
+      if (checked) verifyToken(request, preSessionSecret, undefined);
+      return anonymous(preSessionSecret);
+    }
 
     const tokens = values.filter(isWellFormedToken);
     if (tokens.length < values.length) engine.emit('session.malformed_token', request, {});
@@ -96,6 +115,8 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     // SM-13: with several candidates, accept only when exactly one is a live session, so a
     // planted cookie can neither select the attacker's session nor lock the victim out.
     const chosen = live.length === 1 ? live[0] : undefined;
+    if (checked)
+      verifyToken(request, chosen?.opened.payload.csrfSecret ?? preSessionSecret, chosen?.session);
     if (chosen === undefined) {
       sink.setCookie(name, engine.expiredCookie(request, name));
       return anonymous(preSessionSecret);
@@ -106,6 +127,39 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
       return anonymous(preSessionSecret);
     }
     return new Session<Data>(engine, request, sink, { ...refreshed, preSessionSecret: null });
+  }
+
+  /**
+   * Layer 2: the synchronizer token, checked against the session's CSRF secret (or the
+   * pre-session one) before any write, so a rejected request changes nothing (SM-36, SM-39).
+   */
+  function verifyToken(
+    request: RequestContext,
+    secret: string | null,
+    session: StoredSession | undefined,
+  ): void {
+    const picked = pickToken({ field: request.csrfField, header: request.csrfHeader });
+    if ('reason' in picked) throw rejectCSRF(request, picked.reason, session ?? null);
+    if (secret === null || !verifyCSRFToken(picked.token, secret)) {
+      throw rejectCSRF(
+        request,
+        isWellFormedCSRFToken(picked.token) ? 'token-invalid' : 'token-malformed',
+        session ?? null,
+      );
+    }
+  }
+
+  function rejectCSRF(
+    request: RequestContext,
+    reason: CSRFFailureReason,
+    session: StoredSession | null,
+  ): CSRFError {
+    engine.emit('csrf.rejected', request, {
+      sessionId: session?.id ?? null,
+      userId: session?.userId ?? null,
+      reason,
+    });
+    return new CSRFError(reason);
   }
 
   /** Classifies one well-formed token, applying the consequences of expiry and theft. */

@@ -22,14 +22,17 @@ export function maskCSRFToken(secret: string, runtime: Runtime): string {
   return Buffer.concat([mask, masked]).toString('base64url');
 }
 
+/** Whether `token` has exactly the shape {@link maskCSRFToken} produces. */
+export function isWellFormedCSRFToken(token: unknown): token is string {
+  return typeof token === 'string' && token.length === TOKEN_LENGTH && TOKEN_PATTERN.test(token);
+}
+
 /**
  * Whether `token` was masked from `secret`. Rejects anything that is not exactly the shape
  * we emit before touching the secret, and compares in constant time (SM-36, SM-39).
  */
 export function verifyCSRFToken(token: unknown, secret: string): boolean {
-  if (typeof token !== 'string' || token.length !== TOKEN_LENGTH || !TOKEN_PATTERN.test(token)) {
-    return false;
-  }
+  if (!isWellFormedCSRFToken(token)) return false;
   const bytes = Buffer.from(token, 'base64url');
   const expected = Buffer.from(secret, 'base64url');
   if (bytes.length !== SECRET_BYTES * 2 || expected.length !== SECRET_BYTES) return false;

@@ -41,7 +41,12 @@ function buildApp(
   store: SessionStore,
   options: Partial<SessionManagerOptions> = {},
 ) {
-  const manager = createSessionManager<{ note: string }>({ store, keys: [TEST_KEY], ...options });
+  const manager = createSessionManager<{ note: string }>({
+    store,
+    keys: [TEST_KEY],
+    csrf: { protection: 'off' },
+    ...options,
+  });
   const auth = expressSessions(manager);
   const app = express();
   app.set('trust proxy', 'loopback');
@@ -133,7 +138,7 @@ describe.each([
   it('[SM-48] signed-in responses and cookie-setting responses carry Cache-Control: no-store and Vary: Cookie', async () => {
     const login = await fetch(`${url}/login`, { method: 'POST', headers: HTTPS });
     expect(login.headers.get('cache-control')).toBe('no-store');
-    expect(login.headers.get('vary')).toBe('Cookie');
+    expect(login.headers.get('vary')).toBe('Origin, Sec-Fetch-Site, Cookie');
     const cookie = login.headers
       .getSetCookie()
       .find((c) => c.startsWith('__Host-sid='))!
@@ -210,7 +215,7 @@ describe.each([
   it('[SM-31] a write after a concurrent logout answers 401 and recreates nothing', async () => {
     const cookie = await login();
     const app = express();
-    const manager = createSessionManager({ store, keys: [TEST_KEY] });
+    const manager = createSessionManager({ store, keys: [TEST_KEY], csrf: { protection: 'off' } });
     const auth = expressSessions(manager);
     app.set('trust proxy', 'loopback');
     app.use(auth.middleware);
@@ -239,7 +244,155 @@ describe.each([
   });
 
   it('throws a clear error when the middleware is missing', () => {
-    const auth = expressSessions(createSessionManager({ store, keys: [TEST_KEY] }));
+    const auth = expressSessions(
+      createSessionManager({ store, keys: [TEST_KEY], csrf: { protection: 'off' } }),
+    );
     expect(() => auth.session({} as express5.Request)).toThrow(/mount the Strongroom middleware/);
+  });
+});
+
+describe.each([
+  ['Express 4', express4],
+  ['Express 5', express5],
+])('%s adapter with CSRF protection', (_name, express) => {
+  let server: Server;
+  let url: string;
+  const writes: string[] = [];
+
+  beforeAll(async () => {
+    const manager = createSessionManager<{ note: string }>({
+      store: createMemoryStore(),
+      keys: [TEST_KEY],
+      csrf: { origins: ['https://app.test'] },
+    });
+    manager.on('*', (event) => writes.push(event.type));
+    const auth = expressSessions(manager, { csrfExemptPaths: ['/hooks/payment'] });
+    const app = express();
+    app.set('trust proxy', 'loopback');
+    app.use(express.urlencoded({ extended: false }), express.json(), auth.middleware);
+    app.get('/form', (req, res) => {
+      res.json({ csrf: auth.session(req).csrfToken() });
+    });
+    app.post('/login', (req, res, next) => {
+      auth
+        .session(req)
+        .login('alice')
+        .then(() => res.json({ csrf: auth.session(req).csrfToken() }), next);
+    });
+    app.post('/note', (req, res, next) => {
+      auth
+        .session(req)
+        .set('note', 'changed')
+        .then(() => res.sendStatus(204), next);
+    });
+    app.post('/hooks/payment', (_req, res) => {
+      res.sendStatus(204);
+    });
+    app.use(auth.errorHandler);
+    ({ server, url } = await listen(app));
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function signIn(): Promise<{ cookie: string; csrf: string }> {
+    const form = await fetch(`${url}/form`, { headers: HTTPS });
+    const pre = form.headers.getSetCookie()[0]!.split(';')[0]!;
+    const { csrf: preToken } = (await form.json()) as { csrf: string };
+    const login = await fetch(`${url}/login`, {
+      method: 'POST',
+      headers: {
+        ...HTTPS,
+        Cookie: pre,
+        'Sec-Fetch-Site': 'same-origin',
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ _csrf: preToken }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('__Host-sid='))!
+      .split(';')[0]!;
+    return { cookie, csrf: ((await login.json()) as { csrf: string }).csrf };
+  }
+
+  it('[SM-35][SM-47] a token-less POST is 403 with a reason; Vary names Origin and Sec-Fetch-Site once', async () => {
+    const { cookie } = await signIn();
+    const response = await fetch(`${url}/note`, {
+      method: 'POST',
+      headers: { ...HTTPS, Cookie: cookie },
+    });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({ error: 'ERR_CSRF', reason: 'token-missing' });
+    expect(response.headers.get('vary')).toBe('Origin, Sec-Fetch-Site');
+  });
+
+  it('[SM-36] the token works from a form field, from X-CSRF-Token, and from a JSON body', async () => {
+    const { cookie, csrf } = await signIn();
+    const headers = { ...HTTPS, Cookie: cookie, 'Sec-Fetch-Site': 'same-origin' };
+    const form = await fetch(`${url}/note`, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `_csrf=${csrf}`,
+    });
+    expect(form.status).toBe(204);
+    const header = await fetch(`${url}/note`, {
+      method: 'POST',
+      headers: { ...headers, 'X-CSRF-Token': csrf },
+    });
+    expect(header.status).toBe(204);
+    const json = await fetch(`${url}/note`, {
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ _csrf: csrf }),
+    });
+    expect(json.status).toBe(204);
+  });
+
+  it('[SM-39][H-15] duplicated fields, non-string JSON and a header/body mismatch are 403, never 500', async () => {
+    const { cookie, csrf } = await signIn();
+    const headers = { ...HTTPS, Cookie: cookie };
+    const form = { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' };
+    const json = { ...headers, 'Content-Type': 'application/json' };
+    const cases: [Record<string, string>, string][] = [
+      [form, `_csrf=${csrf}&_csrf=${csrf}`],
+      [json, '{"_csrf":123}'],
+      [json, '{"_csrf":["a"]}'],
+      [json, '{"_csrf":null}'],
+      [{ ...form, 'X-CSRF-Token': 'A'.repeat(86) }, `_csrf=${csrf}`],
+      [form, '_csrf=%E0%A4%A'],
+    ];
+    for (const [caseHeaders, body] of cases) {
+      const response = await fetch(`${url}/note`, { method: 'POST', headers: caseHeaders, body });
+      expect(response.status, body).toBeGreaterThanOrEqual(400);
+      expect(response.status, body).toBeLessThan(500);
+    }
+  });
+
+  it('[SM-46][H-21] a cross-origin text/plain JSON body is rejected', async () => {
+    const { cookie } = await signIn();
+    const response = await fetch(`${url}/note`, {
+      method: 'POST',
+      headers: {
+        ...HTTPS,
+        Cookie: cookie,
+        Origin: 'https://evil.test',
+        'Content-Type': 'text/plain',
+      },
+      body: '{"note":"pwned"}',
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it('exempt paths (webhooks) are not checked, and only the exact path is exempt', async () => {
+    const hook = await fetch(`${url}/hooks/payment`, {
+      method: 'POST',
+      headers: { 'Sec-Fetch-Site': 'cross-site' },
+    });
+    expect(hook.status).toBe(204);
+    const sneaky = await fetch(`${url}/hooks/payment/`, {
+      method: 'POST',
+      headers: { ...HTTPS, 'Sec-Fetch-Site': 'cross-site' },
+    });
+    expect(sneaky.status).toBe(403);
   });
 });

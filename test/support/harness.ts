@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createSessionManager, type SessionManagerOptions } from '../../src/index.js';
+import type { RequestContext } from '../../src/core/engine.js';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionManager } from '../../src/core/manager.js';
 import type { Session, SessionData, UntypedSessionData } from '../../src/core/session.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 
+export const TEST_ORIGIN = 'https://app.test';
 export const TEST_KEY = { id: 'k1', secret: randomBytes(32).toString('base64url') };
 
 export interface Clock {
@@ -62,10 +64,16 @@ export interface Harness<Data extends SessionData> {
   readonly issuedTokens: string[];
   request(
     cookieHeader: string | string[] | undefined,
-    options?: { secure?: boolean; ip?: string; userAgent?: string },
+    options?: RequestOptions,
   ): Promise<Response<Data>>;
   browser(options?: { secure?: boolean; userAgent?: string }): Browser<Data>;
 }
+
+/** Overrides of the request context; GET over HTTPS by default. */
+export type RequestOptions = Partial<Omit<RequestContext, 'cookieHeader' | 'ip' | 'userAgent'>> & {
+  ip?: string;
+  userAgent?: string;
+};
 
 export interface Browser<Data extends SessionData> {
   readonly jar: Map<string, string>;
@@ -84,6 +92,7 @@ export function createHarness<Data extends SessionData = UntypedSessionData>(
   const store = spyStore(options.store ?? createMemoryStore());
   const manager = createSessionManager<Data>({
     keys: [TEST_KEY],
+    csrf: { origins: [TEST_ORIGIN] },
     ...options,
     store,
     runtime: { now: () => clock.now, ...options.runtime },
@@ -94,11 +103,16 @@ export function createHarness<Data extends SessionData = UntypedSessionData>(
 
   async function request(
     cookieHeader: string | string[] | undefined,
-    { secure = true, ip = '203.0.113.7', userAgent = 'TestAgent/1.0' } = {},
+    {
+      secure = true,
+      ip = '203.0.113.7',
+      userAgent = 'TestAgent/1.0',
+      ...rest
+    }: RequestOptions = {},
   ): Promise<Response<Data>> {
     const cookies = new Map<string, string>();
     const session = await manager.load(
-      { cookieHeader, secure, ip, userAgent },
+      { method: 'GET', ...rest, cookieHeader, secure, ip, userAgent },
       {
         setCookie(name, header) {
           cookies.set(name, header);

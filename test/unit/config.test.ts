@@ -9,7 +9,11 @@ import {
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { TEST_KEY } from '../support/harness.js';
 
-const base = (): SessionManagerOptions => ({ store: createMemoryStore(), keys: [TEST_KEY] });
+const base = (): SessionManagerOptions => ({
+  store: createMemoryStore(),
+  keys: [TEST_KEY],
+  csrf: { origins: ['https://app.test'] },
+});
 
 function problems(options: unknown): string[] {
   try {
@@ -61,13 +65,12 @@ describe('resolveConfig', () => {
       'cookie.name',
       'cookie.sameSite',
       'cookie.secure',
+      'csrf.origins',
     ]);
   });
 
   it('asks for a key and says how to make one', () => {
-    expect(() => createSessionManager({ store: createMemoryStore(), keys: [] })).toThrow(
-      /npx strongroom keygen/,
-    );
+    expect(() => createSessionManager({ ...base(), keys: [] })).toThrow(/npx strongroom keygen/);
   });
 
   it.each([
