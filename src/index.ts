@@ -1,5 +1,11 @@
 export { createSessionManager, type SessionManager } from './core/manager.js';
-export { Session, type SessionData, type UntypedSessionData, type SessionInfo, type LoginOptions } from './core/session.js';
+export {
+  Session,
+  type SessionData,
+  type UntypedSessionData,
+  type SessionInfo,
+  type LoginOptions,
+} from './core/session.js';
 export {
   resolveConfig,
   type SessionManagerOptions,

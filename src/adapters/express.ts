@@ -61,6 +61,8 @@ export function expressSessions<Data extends SessionData>(
     manager.load(requestContext(req, exempt.has(req.path)), responseSink(res)).then(
       (session) => {
         sessions.set(req, session);
+        // Vary even for anonymous pages, so a shared cache never serves them to a signed-in user.
+        res.vary('Cookie');
         if (session.id !== null) markPrivate(res);
         next();
       },

@@ -36,7 +36,7 @@ export interface SessionManagerOptions {
   /**
    * Extending the idle deadline writes to the store at most once per interval, so a read-heavy
    * page costs one store read and no write. Must be shorter than the idle timeout.
-   * @default min(60, floor(idleTimeoutSeconds / 4)), at least 1
+   * @default min(60, floor(idleTimeoutSeconds / 4)); 0 extends on every request
    */
   readonly touchIntervalSeconds?: number;
   /**
@@ -170,7 +170,7 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const touch = seconds(
     'touchIntervalSeconds',
     input.touchIntervalSeconds,
-    Math.max(1, Math.min(60, Math.floor(idle / 4))),
+    Math.min(60, Math.floor(idle / 4)),
     0,
   );
   const rotation = seconds('rotationIntervalSeconds', input.rotationIntervalSeconds, 900, 1);
@@ -182,7 +182,7 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
       message: 'must not be shorter than idleTimeoutSeconds',
     });
   }
-  if (touch >= idle) {
+  if (input.touchIntervalSeconds !== undefined && touch >= idle) {
     problems.push({
       path: 'touchIntervalSeconds',
       message: 'must be shorter than idleTimeoutSeconds',

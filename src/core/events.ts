@@ -7,7 +7,6 @@ export type SessionEventType =
   | 'session.authenticated'
   | 'session.regenerated'
   | 'session.rotated'
-  | 'session.touched'
   | 'session.expired'
   | 'session.logged_out'
   | 'session.revoked'
@@ -16,7 +15,6 @@ export type SessionEventType =
   | 'session.malformed_token'
   | 'session.duplicate_cookie'
   | 'session.tampered'
-  | 'session.insecure_request'
   | 'store.failed'
   | 'csrf.rejected';
 

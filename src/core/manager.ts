@@ -49,7 +49,7 @@ type Resolution =
       readonly opened: OpenedSession;
       readonly inGrace: boolean;
     }
-  | { readonly kind: 'dead' };
+  | { readonly kind: 'dead'; readonly csrfSecret: string | null };
 
 /**
  * Creates a session manager. Throws a `ConfigError` listing every configuration problem.
@@ -115,10 +115,24 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     // SM-13: with several candidates, accept only when exactly one is a live session, so a
     // planted cookie can neither select the attacker's session nor lock the victim out.
     const chosen = live.length === 1 ? live[0] : undefined;
-    if (checked)
-      verifyToken(request, chosen?.opened.payload.csrfSecret ?? preSessionSecret, chosen?.session);
+    if (checked) {
+      // A form rendered before the session expired still carries a token of its secret:
+      // honour it (the request proceeds anonymous), so signing in again or out is not a 403.
+      const expiredSecrets = resolutions.flatMap((r) =>
+        r.kind === 'dead' && r.csrfSecret !== null ? [r.csrfSecret] : [],
+      );
+      const expiredSecret =
+        live.length === 0 && expiredSecrets.length === 1 ? expiredSecrets[0] : undefined;
+      verifyToken(
+        request,
+        chosen?.opened.payload.csrfSecret ?? expiredSecret ?? preSessionSecret,
+        chosen?.session,
+      );
+    }
     if (chosen === undefined) {
-      sink.setCookie(name, engine.expiredCookie(request, name));
+      // With two live sessions, a deletion would remove only the host-only cookie and leave a
+      // planted one (with Domain) to be the "only" candidate next time: delete nothing then.
+      if (live.length === 0) sink.setCookie(name, engine.expiredCookie(request, name));
       return anonymous(preSessionSecret);
     }
     const refreshed = await refresh(request, sink, chosen);
@@ -168,7 +182,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (match === null) {
       // SM-15: strict mode; an unknown token is never adopted.
       engine.emit('session.unknown_token', request, {});
-      return { kind: 'dead' };
+      return { kind: 'dead', csrfSecret: null };
     }
     const { session, retiredGraceUntil } = match;
     const fields = { sessionId: session.id, userId: session.userId };
@@ -177,19 +191,19 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (expired !== null) {
       await engine.call('expire', (store) => store.delete(session.id));
       engine.emit('session.expired', request, { ...fields, reason: expired });
-      return { kind: 'dead' };
+      return { kind: 'dead', csrfSecret: engine.open(session)?.payload.csrfSecret ?? null };
     }
     if (retiredGraceUntil !== null && now > retiredGraceUntil) {
       // SM-20: a rotated-out token after its grace window means two parties hold the session.
       if (config.theftPolicy === 'revoke')
         await engine.call('revoke', (store) => store.delete(session.id));
       engine.emit('session.theft_detected', request, { ...fields, reason: config.theftPolicy });
-      return { kind: 'dead' };
+      return { kind: 'dead', csrfSecret: null };
     }
     const opened = engine.open(session);
     if (opened === null) {
       engine.emit('session.tampered', request, fields);
-      return { kind: 'dead' };
+      return { kind: 'dead', csrfSecret: null };
     }
     return { kind: 'live', token, session, opened, inGrace: retiredGraceUntil !== null };
   }

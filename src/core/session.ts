@@ -51,6 +51,8 @@ export interface LoginOptions<Data extends SessionData> {
 /** A write retried this often against concurrent writers before giving up loudly. */
 const MAX_WRITE_ATTEMPTS = 32;
 const MAX_USER_ID_LENGTH = 255;
+const MAX_USER_AGENT_LENGTH = 512;
+const MAX_IP_LENGTH = 64;
 
 /**
  * The session of one request. Reads are synchronous; every mutation is awaited and written
@@ -277,10 +279,22 @@ export class Session<Data extends SessionData = UntypedSessionData> {
     return maskCSRFToken(secret, this.#engine.config.runtime);
   }
 
-  /** Whether `token` is a valid CSRF token for this session (or pre-session). */
+  /**
+   * Whether `token` is a valid CSRF token for this session (or pre-session); a failure emits
+   * `csrf.rejected`. Only needed with `csrf.protection: 'off'`: otherwise the manager has
+   * already checked every unsafe request.
+   */
   verifyCSRFToken(token: unknown): boolean {
     const secret = this.#payload?.csrfSecret ?? this.#preSessionSecret;
-    return secret !== null && verifyCSRFToken(token, secret);
+    const valid = secret !== null && verifyCSRFToken(token, secret);
+    if (!valid) {
+      this.#engine.emit('csrf.rejected', this.#request, {
+        sessionId: this.id,
+        userId: this.userId,
+        reason: 'token-invalid',
+      });
+    }
+    return valid;
   }
 
   #issuePreSessionSecret(): string {
@@ -353,8 +367,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       absoluteExpiresAt: now + this.#engine.config.absoluteTimeoutMs,
       payload: {
         data,
-        ip: this.#request.ip,
-        userAgent: this.#request.userAgent,
+        ...clientMetadata(this.#request),
         csrfSecret,
         persistent: false,
       },
@@ -378,8 +391,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       ...next,
       payload: {
         data: next.data,
-        ip: this.#request.ip,
-        userAgent: this.#request.userAgent,
+        ...clientMetadata(this.#request),
         csrfSecret: generateCSRFSecret(this.#engine.config.runtime),
         persistent: next.persistent,
       },
@@ -486,6 +498,17 @@ export function describeSessions(
     });
   }
   return infos.sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
+}
+
+/**
+ * What the session list shows about a device. Bounded, because every record carries it and the
+ * User-Agent header may be kilobytes long.
+ */
+function clientMetadata(request: RequestContext): { ip: string | null; userAgent: string | null } {
+  return {
+    ip: request.ip?.slice(0, MAX_IP_LENGTH) ?? null,
+    userAgent: request.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

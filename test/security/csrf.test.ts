@@ -224,6 +224,22 @@ describe('layer 2: synchronizer token (SM-36..SM-39, H-15)', () => {
     expect(cookies.get('__Host-sid')).toMatch(/^__Host-sid=[A-Za-z0-9_-]{43};/);
   });
 
+  it('[SM-26] a form rendered before the session expired still passes, and the request is anonymous', async () => {
+    const { h, cookie, token } = await victim({ idleTimeoutSeconds: 60 });
+    h.clock.advance(61);
+    const { session } = await h.request(cookie, {
+      method: 'POST',
+      csrfField: token,
+      fetchSite: 'same-origin',
+    });
+    expect(session.userId).toBeNull();
+    await expect(session.logout()).resolves.toBeUndefined();
+    // Once deleted, the record's secret is gone: a replay is rejected.
+    await expect(h.request(cookie, { method: 'POST', csrfField: token })).rejects.toBeInstanceOf(
+      CSRFError,
+    );
+  });
+
   it('[SM-35] every method but GET, HEAD and OPTIONS is checked', async () => {
     const { probe } = await victim();
     for (const method of ['POST', 'PUT', 'PATCH', 'DELETE', 'TRACE', 'post', 'PROPFIND']) {

@@ -156,6 +156,9 @@ describe('duplicate and look-alike cookies', () => {
     expect(one.session.userId).toBeNull();
     expect(two.session.userId).toBeNull();
     expect(h.events.filter((e) => e.type === 'session.duplicate_cookie')).toHaveLength(2);
+    // Deleting would only remove the host-only cookie and leave a planted one as the sole
+    // candidate next time: nothing is deleted.
+    expect(one.cookies.size).toBe(0);
   });
 
   it('[SM-13][H-02] split Cookie headers: a lone valid token beside garbage still works, in both orders', async () => {

@@ -44,6 +44,7 @@ describe('resolveConfig', () => {
 
   it('scales the default touch interval down for short idle timeouts', () => {
     expect(resolveConfig({ ...base(), idleTimeoutSeconds: 4 }).touchIntervalMs).toBe(1000);
+    expect(resolveConfig({ ...base(), idleTimeoutSeconds: 1 }).touchIntervalMs).toBe(0);
   });
 
   it('reports every problem at once, with paths', () => {

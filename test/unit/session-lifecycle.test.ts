@@ -397,6 +397,16 @@ describe('concurrency', () => {
 });
 
 describe('the user view of sessions', () => {
+  it('[SM-33] stores a bounded user agent', async () => {
+    const h = createHarness<AppData>();
+    const browser = h.browser({ userAgent: 'U'.repeat(10_000) });
+    const { result } = await browser.visit(async (s) => {
+      await s.login('alice');
+      return s.listSessions();
+    });
+    expect(result[0]!.userAgent).toHaveLength(512);
+  });
+
   it('[SM-33] lists the user sessions with metadata and public ids only; revokes own but not others', async () => {
     const h = createHarness<AppData>();
     const browsers = [
