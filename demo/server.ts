@@ -125,7 +125,7 @@ function loadKeys(env: NodeJS.ProcessEnv, dataDir: string, root: string): KeyInp
 async function main(): Promise<void> {
   const env = process.env;
   const root = findProjectRoot();
-  const dataDir = join(root, '.data');
+  const dataDir = env.STRONGROOM_DATA_DIR?.trim() || join(root, '.data');
   const host = env.HOST?.trim() || '127.0.0.1';
   const listenPort = port(env);
   const timing = {

@@ -1,66 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, connect } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import { describeStoreContract } from '../../src/testing/store-contract.js';
 import { serviceAvailable } from '../support/services.js';
+import { OutageProxy } from '../support/tcp-proxy.js';
 
 const PG_PORT = 5432;
 const PG_USER = process.env.PGUSER ?? 'postgres';
 const PG_DATABASE = process.env.PGDATABASE ?? 'test';
 const available = await serviceAvailable('PostgreSQL', PG_PORT);
 
-/**
- * A TCP relay to the shared PostgreSQL server. `stop` cuts every live connection and refuses new
- * ones, which is what a store sees when its server goes down, without stopping the server the
- * other test files use; `start` accepts connections again on the same port.
- */
-class OutageProxy {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #port = 0;
-
-  constructor() {
-    this.#server = createServer((client) => {
-      const upstream = connect({ host: '127.0.0.1', port: PG_PORT });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-  }
-
-  get url(): string {
-    return `postgres://${PG_USER}@127.0.0.1:${this.#port}/${PG_DATABASE}`;
-  }
-
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host: '127.0.0.1', port: this.#port }, () => {
-        this.#server.off('error', reject);
-        this.#port = (this.#server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  }
-
-  stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    return closed;
-  }
-}
-
 describe.skipIf(!available)('postgres', () => {
-  const proxy = new OutageProxy();
+  const proxy = new OutageProxy(PG_PORT);
+  const proxyUrl = (): string => `postgres://${PG_USER}@127.0.0.1:${proxy.port}/${PG_DATABASE}`;
   const admin = new pg.Pool({
     host: '127.0.0.1',
     port: PG_PORT,
@@ -82,7 +35,7 @@ describe.skipIf(!available)('postgres', () => {
 
   beforeAll(async () => {
     await proxy.start();
-    appPool = new pg.Pool({ connectionString: proxy.url, max: 4, connectionTimeoutMillis: 5_000 });
+    appPool = new pg.Pool({ connectionString: proxyUrl(), max: 4, connectionTimeoutMillis: 5_000 });
     appPool.on('error', () => {});
   });
 
@@ -101,7 +54,7 @@ describe.skipIf(!available)('postgres', () => {
   describeStoreContract('postgres (own pool, through an outage proxy)', {
     open: async () => {
       const store = createPostgresStore({
-        connectionString: proxy.url,
+        connectionString: proxyUrl(),
         schema: freshSchema(),
         purgeIntervalSeconds: 0,
       });

@@ -1,6 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { connect, createServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
 import pg from 'pg';
 import type { QueryConfig } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -9,6 +7,7 @@ import type { SessionStore, StoredSession } from '../../src/core/store.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { PostgresStore, PostgresStoreOptions } from '../../src/stores/postgres.js';
 import { serviceAvailable } from '../support/services.js';
+import { OutageProxy } from '../support/tcp-proxy.js';
 
 const PG_PORT = 5432;
 const PG_USER = process.env.PGUSER ?? 'postgres';
@@ -30,67 +29,44 @@ const GSSENC_REQUEST = 80877104;
  * counts exactly how many times a call waits on the network.
  */
 class RoundTripCounter {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #port = 0;
+  readonly proxy = new OutageProxy(PG_PORT, () => this.#parser());
   roundTrips = 0;
 
-  constructor() {
-    this.#server = createServer((client) => {
-      const upstream = connect({ host: '127.0.0.1', port: PG_PORT });
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket);
-        socket.on('close', () => this.#sockets.delete(socket));
-        socket.on('error', () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      let buffer = Buffer.alloc(0);
-      let started = false;
-      client.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        for (;;) {
-          if (!started) {
-            if (buffer.length < 8) break;
-            const length = buffer.readInt32BE(0);
-            if (buffer.length < length) break;
-            const code = buffer.readInt32BE(4);
-            if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) started = true;
-            buffer = buffer.subarray(length);
-          } else {
-            if (buffer.length < 5) break;
-            const length = buffer.readInt32BE(1) + 1;
-            if (buffer.length < length) break;
-            const type = String.fromCharCode(buffer[0]!);
-            if (type === 'S' || type === 'Q') this.roundTrips++;
-            buffer = buffer.subarray(length);
-          }
+  #parser(): (chunk: Buffer) => void {
+    let buffer = Buffer.alloc(0);
+    let started = false;
+    return (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      for (;;) {
+        if (!started) {
+          if (buffer.length < 8) break;
+          const length = buffer.readInt32BE(0);
+          if (buffer.length < length) break;
+          const code = buffer.readInt32BE(4);
+          if (code !== SSL_REQUEST && code !== GSSENC_REQUEST) started = true;
+          buffer = buffer.subarray(length);
+        } else {
+          if (buffer.length < 5) break;
+          const length = buffer.readInt32BE(1) + 1;
+          if (buffer.length < length) break;
+          const type = String.fromCharCode(buffer[0]!);
+          if (type === 'S' || type === 'Q') this.roundTrips++;
+          buffer = buffer.subarray(length);
         }
-      });
-      client.pipe(upstream).pipe(client);
-    });
+      }
+    };
   }
 
   get url(): string {
-    return `postgres://${PG_USER}@127.0.0.1:${this.#port}/${PG_DATABASE}`;
+    return `postgres://${PG_USER}@127.0.0.1:${this.proxy.port}/${PG_DATABASE}`;
   }
 
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen({ host: '127.0.0.1', port: this.#port }, () => {
-        this.#server.off('error', reject);
-        this.#port = (this.#server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+    return this.proxy.start();
   }
 
   stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    return closed;
+    return this.proxy.stop();
   }
 
   /** How many round trips `call` made. */

@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Cluster, Redis } from 'ioredis';
+
+/**
+ * A TCP relay to a Redis server that a test controls. `stop` cuts every live connection and
+ * refuses new ones, which is what a store sees when its server goes down, without stopping the
+ * server other test files share; `start` accepts connections again on the same port. With
+ * `latencyMs`, every chunk from the client is held that long before it is forwarded, so that
+ * an operation's duration counts its sequential round trips.
+ */
+export class RedisProxy {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #upstreamPorts = new Set<number>();
+  readonly #targetPort: number;
+  #port = 0;
+
+  constructor(targetPort: number, { latencyMs = 0 }: { latencyMs?: number } = {}) {
+    this.#targetPort = targetPort;
+    this.#server = createServer((client) => {
+      const upstream = connect({ host: '127.0.0.1', port: targetPort });
+      upstream.once('connect', () => {
+        if (upstream.localPort !== undefined) this.#upstreamPorts.add(upstream.localPort);
+      });
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket);
+        socket.on('close', () => this.#sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      upstream.pipe(client);
+      if (latencyMs === 0) {
+        client.pipe(upstream);
+      } else {
+        client.on('data', (chunk: Buffer) => {
+          setTimeout(() => {
+            if (!upstream.destroyed) upstream.write(chunk);
+          }, latencyMs);
+        });
+        client.on('end', () => upstream.end());
+      }
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get targetPort(): number {
+    return this.#targetPort;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.#port}`;
+  }
+
+  /** Local ports of the relay's connections to Redis, as `MONITOR` reports their clients. */
+  get upstreamPorts(): ReadonlySet<number> {
+    return this.#upstreamPorts;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen({ host: '127.0.0.1', port: this.#port }, () => {
+        this.#server.off('error', reject);
+        this.#port = (this.#server.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  }
+
+  stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    return closed;
+  }
+}
+
+/** A key prefix of its own for one test: `strongroom-test:<random>:`. */
+export function freshPrefix(): string {
+  return `strongroom-test:${randomBytes(6).toString('hex')}:`;
+}
+
+/** Deletes every key under `prefix` with SCAN + DEL (on every master of a cluster). */
+export async function deleteKeys(client: Redis | Cluster, prefix: string): Promise<number> {
+  const nodes = 'nodes' in client ? client.nodes('master') : [client];
+  let deleted = 0;
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+      cursor = next;
+      // One DEL per key: in a cluster, keys of one batch live in different slots.
+      for (const key of keys) deleted += await node.del(key);
+    } while (cursor !== '0');
+  }
+  return deleted;
+}
