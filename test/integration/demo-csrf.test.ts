@@ -197,7 +197,7 @@ describe('demo app: CSRF protection', () => {
       `https://evil.test/${own}`,
       own.replace('http://', 'https://'),
       `${own}/`,
-      own.replace('127.0.0.1', 'LOCALHOST'),
+      own.replace('127.0.0.1', '127.0.0.2'),
       'http://127.0.0.1',
       `http://127.0.0.1:${server.port + 1}`,
       `http://user@127.0.0.1:${server.port}`,

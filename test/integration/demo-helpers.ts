@@ -81,7 +81,8 @@ export async function startDemo(options: StartOptions = {}): Promise<DemoServer>
     });
     const port = (server.address() as AddressInfo).port;
     const demo = await createDemoApp({
-      origins: [`${https ? 'https' : 'http'}://127.0.0.1:${port}`],
+      // The e2e tests browse http://localhost (a secure context, unlike 127.0.0.1 for cookies).
+      origins: [`${https ? 'https' : 'http'}://127.0.0.1:${port}`, `http://localhost:${port}`],
       ...rest,
       ...(https && { trustProxy: 'loopback' }),
       store: wrapStore === undefined ? store : wrapStore(store),
