@@ -56,13 +56,12 @@ export function expressSessions<Data extends SessionData>(
   const exempt = new Set(options.csrfExemptPaths ?? []);
 
   const middleware: RequestHandler = (req, res, next) => {
-    // SM-47: the answer to an unsafe request depends on these headers.
-    if (isUnsafeMethod(req.method)) res.vary('Origin').vary('Sec-Fetch-Site');
+    // Every answer depends on the cookie (even an anonymous page must not be served from a
+    // shared cache to a signed-in user), and an unsafe request's on the CSRF headers (SM-47).
+    res.vary(isUnsafeMethod(req.method) ? 'Origin, Sec-Fetch-Site, Cookie' : 'Cookie');
     manager.load(requestContext(req, exempt.has(req.path)), responseSink(res)).then(
       (session) => {
         sessions.set(req, session);
-        // Vary even for anonymous pages, so a shared cache never serves them to a signed-in user.
-        res.vary('Cookie');
         if (session.id !== null) markPrivate(res);
         next();
       },
@@ -101,8 +100,13 @@ function requestContext(req: Request, exempt: boolean): RequestContext {
     method: req.method,
     cookieHeader: req.headers.cookie,
     secure: req.secure,
-    ip: req.ip ?? null,
-    userAgent: req.get('user-agent') ?? null,
+    // Getters: Express computes these per call (proxy trust), and most requests never need them.
+    get ip() {
+      return req.ip ?? null;
+    },
+    get userAgent() {
+      return req.headers['user-agent'] ?? null;
+    },
     fetchSite: req.headers['sec-fetch-site'],
     origin: req.headers.origin,
     // Only a body parsed before this middleware (urlencoded or JSON) can carry `_csrf`.
@@ -118,7 +122,6 @@ function requestContext(req: Request, exempt: boolean): RequestContext {
 /** SM-48: responses that carry or depend on a session are never cached. */
 function markPrivate(res: Response): void {
   res.setHeader('Cache-Control', 'no-store');
-  res.vary('Cookie');
 }
 
 function responseSink(res: Response): CookieSink {

@@ -6,27 +6,28 @@ const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const COOKIE_VALUE = /^[A-Za-z0-9_-]*$/;
 
 /**
- * Every value sent under exactly `name`, across all Cookie headers (6265bis §4.2.1 asks servers
- * to tolerate several). Names match case-sensitively and values are taken verbatim, never
- * URL-decoded, trimmed or JSON-parsed: `__host-sid`, `__Host-sid `, `%2F`-encoded or `j:`-prefixed look-alikes are not
- * the session cookie (SM-13, SM-14).
+ * The distinct values sent under each of `names`, across all Cookie headers (6265bis §4.2.1
+ * asks servers to tolerate several). Names match exactly and case-sensitively, and values are
+ * taken verbatim, never URL-decoded, trimmed or JSON-parsed: `__host-sid`, `__Host-sid `,
+ * `%2F`-encoded or `j:`-prefixed look-alikes are not the session cookie (SM-13, SM-14).
  */
-export function readCookieValues(
+export function readCookies(
   header: string | readonly string[] | undefined,
-  name: string,
-): string[] {
-  if (header === undefined) return [];
-  const headers = typeof header === 'string' ? [header] : header;
-  const values: string[] = [];
-  for (const line of headers) {
+  names: readonly string[],
+): Map<string, string[]> {
+  const found = new Map<string, string[]>(names.map((name) => [name, []]));
+  if (header === undefined) return found;
+  for (const line of typeof header === 'string' ? [header] : header) {
     for (const pair of line.split(';')) {
       const eq = pair.indexOf('=');
       if (eq < 0) continue;
       // Only the separator's own space is stripped: `sid =V` or `sid=V ` are different cookies.
-      if (pair.slice(0, eq).replace(/^[ \t]+/, '') === name) values.push(pair.slice(eq + 1));
+      const values = found.get(pair.slice(0, eq).replace(/^[ \t]+/, ''));
+      const value = pair.slice(eq + 1);
+      if (values !== undefined && !values.includes(value)) values.push(value);
     }
   }
-  return values;
+  return found;
 }
 
 export type SameSite = 'Strict' | 'Lax' | 'None';

@@ -2,7 +2,7 @@ import { checkOrigin, isUnsafeMethod, pickToken } from '../csrf/request-check.js
 import { isWellFormedCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-token.js';
 import { resolveConfig, type SessionManagerOptions } from './config.js';
 import { CSRFError, type CSRFFailureReason } from './errors.js';
-import { readCookieValues } from './cookie.js';
+import { readCookies } from './cookie.js';
 import { Engine, type CookieSink, type OpenedSession, type RequestContext } from './engine.js';
 import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
 import {
@@ -40,6 +40,9 @@ export interface SessionManager<Data extends SessionData = UntypedSessionData> {
   /** Deletes expired sessions in bounded batches; returns how many went. */
   purgeExpired(options?: { readonly batchSize?: number }): Promise<number>;
 }
+
+/** How many session cookies one request may present before none of them is looked up. */
+const MAX_SESSION_COOKIES = 4;
 
 type Resolution =
   | {
@@ -97,14 +100,22 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
       return anonymous();
     }
 
-    const preSessionSecret = readSingleToken(request, engine.csrfCookieName(request.secure));
     const name = engine.cookieName(request.secure);
-    const values = [...new Set(readCookieValues(request.cookieHeader, name))];
+    const csrfName = engine.csrfCookieName(request.secure);
+    const cookies = readCookies(request.cookieHeader, [name, csrfName]);
+    const values = cookies.get(name) ?? [];
+    const preSessionSecret = singleToken(cookies.get(csrfName) ?? []);
     if (values.length === 0) {
       if (checked) verifyToken(request, preSessionSecret, undefined);
       return anonymous(preSessionSecret);
     }
 
+    if (values.length > MAX_SESSION_COOKIES) {
+      // A browser holds a few at most (other paths or domains); more is an attack on the store.
+      engine.emit('session.duplicate_cookie', request, { reason: `${values.length} values` });
+      if (checked) verifyToken(request, preSessionSecret, undefined);
+      return anonymous(preSessionSecret);
+    }
     const tokens = values.filter(isWellFormedToken);
     if (tokens.length < values.length) engine.emit('session.malformed_token', request, {});
     if (values.length > 1)
@@ -290,9 +301,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
 }
 
 /** A pre-session CSRF secret: only when exactly one well-formed value is present. */
-function readSingleToken(request: RequestContext, name: string): string | null {
-  const values = [...new Set(readCookieValues(request.cookieHeader, name))];
-  return values.length === 1 && isWellFormedToken(values[0] as string)
-    ? (values[0] as string)
-    : null;
+function singleToken(values: readonly string[]): string | null {
+  const [value] = values;
+  return values.length === 1 && value !== undefined && isWellFormedToken(value) ? value : null;
 }

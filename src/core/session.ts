@@ -46,6 +46,8 @@ export interface LoginOptions<Data extends SessionData> {
    * @default 'browser-session'
    */
   readonly cookie?: 'browser-session' | 'persistent';
+  /** Data to store in the new session, in the same write as the login. */
+  readonly data?: Partial<Data>;
 }
 
 /** A write retried this often against concurrent writers before giving up loudly. */
@@ -174,7 +176,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       createdAt: now,
       authenticatedAt: now,
       absoluteExpiresAt: now + this.#engine.config.absoluteTimeoutMs,
-      data: kept,
+      data: { ...kept, ...options.data },
       persistent: options.cookie === 'persistent',
       event: 'session.authenticated',
     });

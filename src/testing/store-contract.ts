@@ -489,6 +489,55 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
         expect(await store.listByUser(user, NOW)).toEqual([]);
         expect(await store.findById(bystander.id)).toEqual(bystander);
       });
+
+      it('[SM-27] revoke-all while logins happen leaves no survivor', async () => {
+        const user = randomId();
+        const earlier = await Promise.all(
+          Array.from({ length: 20 }, () => insert({ userId: user })),
+        );
+        const { retire } = await rotate(earlier[0]!, NOW + MINUTE);
+        const anonymous = await Promise.all(Array.from({ length: 20 }, () => insert()));
+
+        // Logins (each replacing an anonymous session) started just before, and just after,
+        // the revocation, and a devices-list read, all in flight together with it.
+        const logins = anonymous.map((previous) => ({
+          previous,
+          session: makeSession({ userId: user, authenticatedAt: NOW }),
+        }));
+        const login = ({ previous, session }: (typeof logins)[number]): Promise<void> =>
+          store.insert(session, { replaces: previous.id });
+        const before = logins.slice(0, 10).map(login);
+        const revocation = store.deleteByUser(user, { except: null });
+        const after = logins.slice(10).map(login);
+        const listing = store.listByUser(user, NOW);
+        const [deleted] = await Promise.all([revocation, listing, ...before, ...after]);
+
+        // Every session that existed when deleteByUser was called is gone, rotated tokens too.
+        expect(deleted).toEqual(expect.arrayContaining(earlier.map((s) => s.id)));
+        for (const session of earlier) {
+          expect(await store.findById(session.id)).toBeNull();
+          expect(await store.findByTokenHash(session.tokenHash)).toBeNull();
+        }
+        expect(await store.findByTokenHash(retire.tokenHash)).toBeNull();
+        // Only this user's sessions were deleted, and none of them can still be found.
+        const known = new Set([...earlier, ...logins.map((l) => l.session)].map((s) => s.id));
+        expect(deleted.filter((id) => !known.has(id))).toEqual([]);
+        expect(new Set(deleted).size).toBe(deleted.length);
+        for (const id of deleted) expect(await store.findById(id)).toBeNull();
+        // A racing login either lost (deleted, unreachable) or won: then it is intact, listed
+        // and revocable. Every replaced anonymous session is gone either way.
+        const survivors = logins.map((l) => l.session).filter((s) => !deleted.includes(s.id));
+        for (const { previous, session } of logins) {
+          expect(await store.findById(previous.id)).toBeNull();
+          const found = await store.findByTokenHash(session.tokenHash);
+          if (deleted.includes(session.id)) expect(found).toBeNull();
+          else expect(found).toEqual({ session, retiredGraceUntil: null });
+        }
+        expect(byId(await store.listByUser(user, NOW))).toEqual(byId(survivors));
+        const second = await store.deleteByUser(user, { except: null });
+        expect(sorted(second)).toEqual(sorted(survivors.map((s) => s.id)));
+        expect(await store.listByUser(user, NOW)).toEqual([]);
+      });
     });
 
     describe('lifecycle', () => {

@@ -323,7 +323,7 @@ describe.each([
     });
     expect(response.status).toBe(403);
     expect(await response.json()).toMatchObject({ error: 'ERR_CSRF', reason: 'token-missing' });
-    expect(response.headers.get('vary')).toBe('Origin, Sec-Fetch-Site');
+    expect(response.headers.get('vary')).toBe('Origin, Sec-Fetch-Site, Cookie');
   });
 
   it('[SM-36] the token works from a form field, from X-CSRF-Token, and from a JSON body', async () => {

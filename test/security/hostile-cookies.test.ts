@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serializeCookie, readCookieValues } from '../../src/core/cookie.js';
+import { readCookies, serializeCookie } from '../../src/core/cookie.js';
 import { InvalidArgumentError } from '../../src/index.js';
 import { createHarness } from '../support/harness.js';
 
@@ -168,6 +168,22 @@ describe('duplicate and look-alike cookies', () => {
     expect((await h.request([`other=1`, `${SID}=${token}`])).session.userId).toBe('victim');
   });
 
+  it('[SM-13][H-22] more than four session cookies are not looked up at all', async () => {
+    const { h, token } = await signedIn();
+    const many = Array.from(
+      { length: 50 },
+      (_, i) => `${SID}=${'Q'.repeat(42)}${'AEIM'[i % 4]}${i}`,
+    );
+    h.store.calls.length = 0;
+    const flood = [
+      ...Array.from({ length: 4 }, (_, i) => `${SID}=${'Q'.repeat(42)}${'AEIM'[i]}`),
+      `${SID}=${token}`,
+    ];
+    expect((await h.request(flood.join('; '))).session.userId).toBeNull();
+    expect((await h.request(many.join('; '))).session.userId).toBeNull();
+    expect(h.store.calls).toEqual([]);
+  });
+
   it('[SM-13] an expired or unknown sibling does not lock the victim out', async () => {
     const { h, token } = await signedIn();
     expect((await h.request(`${SID}=${'Q'.repeat(43)}; ${SID}=${token}`)).session.userId).toBe(
@@ -189,8 +205,9 @@ describe('duplicate and look-alike cookies', () => {
     ]) {
       expect((await h.request(`${name}=${token}`)).session.userId, name).toBeNull();
     }
-    expect(readCookieValues(`__Host-sid =${token}`, SID)).toEqual([]);
-    expect(readCookieValues(`a=1;\t__Host-sid=${token}`, SID)).toEqual([token]);
+    expect(readCookies(`__Host-sid =${token}`, [SID]).get(SID)).toEqual([]);
+    expect(readCookies(`a=1;\t__Host-sid=${token}`, [SID]).get(SID)).toEqual([token]);
+    expect(readCookies([`${SID}=${token}`, `${SID}=${token}`], [SID]).get(SID)).toEqual([token]);
   });
 });
 

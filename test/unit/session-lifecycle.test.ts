@@ -62,6 +62,18 @@ describe('login and privilege changes', () => {
     expect(session.data).toEqual({ cart: ['apple'] });
   });
 
+  it('login can store data in the same write', async () => {
+    const h = createHarness<AppData>();
+    const browser = h.browser();
+    await browser.visit((s) => s.set('cart', ['apple']));
+    h.store.calls.length = 0;
+    const { session } = await browser.visit((s) =>
+      s.login('alice', { keep: ['cart'], data: { theme: 'dark' } }),
+    );
+    expect(session.data).toEqual({ cart: ['apple'], theme: 'dark' });
+    expect(h.store.calls.map((c) => c.method)).toEqual(['findByTokenHash', 'insert']);
+  });
+
   it('[SM-17] another user signing in over a session gets none of its data, and the old token dies', async () => {
     const h = createHarness<AppData>();
     const browser = h.browser();
