@@ -78,10 +78,8 @@ async function openStore(
     return { store: createPostgresStore({ connectionString: spec }), label: 'postgres' };
   }
   if (/^rediss?:\/\//i.test(spec)) {
-    throw new StartupError(
-      'STRONGROOM_STORE: the Redis store arrives with a later Strongroom release. ' +
-        'Use the default SQLite file (leave STRONGROOM_STORE unset), "memory:" or "postgres://…".',
-    );
+    const { createRedisStore } = await import('strongroom/stores/redis');
+    return { store: createRedisStore({ url: spec }), label: 'redis' };
   }
   throw new StartupError(
     'STRONGROOM_STORE must be unset (SQLite file .data/sessions.db), "memory:", "redis://host:port" or "postgres://..."',

@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { createRedisStore } from '../../src/stores/redis.js';
 import { describeStoreContract } from '../../src/testing/store-contract.js';
 import { serviceAvailable } from '../support/services.js';
-import { RedisProxy, deleteKeys, freshPrefix } from './redis-support.js';
+import { OutageProxy } from '../support/tcp-proxy.js';
+import { deleteKeys, freshPrefix } from './redis-support.js';
 
 /** The three masters `bash scripts/redis-cluster.sh start` runs. */
 const NODE_PORTS = [7001, 7002, 7003];
@@ -12,7 +13,7 @@ const available = await serviceAvailable('Redis Cluster', NODE_PORTS[0] as numbe
 describe.skipIf(!available)('redis cluster', () => {
   // One relay per node. The nodes announce their real addresses in CLUSTER SLOTS; `natMap`
   // sends the client to the relays instead, so that stopping them is an outage of the cluster.
-  const proxies = NODE_PORTS.map((port) => new RedisProxy(port));
+  const proxies = NODE_PORTS.map((nodePort) => ({ nodePort, relay: new OutageProxy(nodePort) }));
   const admin = new Cluster(NODE_PORTS.map((port) => ({ host: '127.0.0.1', port })));
   let appCluster: Cluster;
   const prefixes: string[] = [];
@@ -25,12 +26,12 @@ describe.skipIf(!available)('redis cluster', () => {
 
   function openCluster(): Cluster {
     const cluster = new Cluster(
-      proxies.map((proxy) => ({ host: '127.0.0.1', port: proxy.port })),
+      proxies.map(({ relay }) => ({ host: '127.0.0.1', port: relay.port })),
       {
         natMap: Object.fromEntries(
-          proxies.map((proxy) => [
-            `127.0.0.1:${proxy.targetPort}`,
-            { host: '127.0.0.1', port: proxy.port },
+          proxies.map(({ nodePort, relay }) => [
+            `127.0.0.1:${nodePort}`,
+            { host: '127.0.0.1', port: relay.port },
           ]),
         ),
         redisOptions: { maxRetriesPerRequest: 1 },
@@ -41,10 +42,10 @@ describe.skipIf(!available)('redis cluster', () => {
   }
 
   const stop = async (): Promise<void> => {
-    await Promise.all(proxies.map((proxy) => proxy.stop()));
+    await Promise.all(proxies.map(({ relay }) => relay.stop()));
   };
   const start = async (): Promise<void> => {
-    await Promise.all(proxies.map((proxy) => proxy.start()));
+    await Promise.all(proxies.map(({ relay }) => relay.start()));
   };
 
   beforeAll(async () => {

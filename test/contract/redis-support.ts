@@ -4,20 +4,21 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Cluster, Redis } from 'ioredis';
 
 /**
- * A TCP relay to a Redis server that a test controls. `stop` cuts every live connection and
- * refuses new ones, which is what a store sees when its server goes down, without stopping the
- * server other test files share; `start` accepts connections again on the same port. With
- * `latencyMs`, every chunk from the client is held that long before it is forwarded, so that
- * an operation's duration counts its sequential round trips.
+ * A TCP relay to a Redis server that delays every chunk from the client by `latencyMs` and
+ * records when it arrived, for counting round trips (the outage tests use the shared
+ * `OutageProxy`). Chunks sent together arrive together; a chunk that had to wait for a reply
+ * arrives at least `latencyMs` later. It also knows the local ports of its own connections to
+ * Redis, which is how `MONITOR` names their commands.
  */
-export class RedisProxy {
+export class LatencyProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #upstreamPorts = new Set<number>();
+  readonly #sendTimes: number[] = [];
   readonly #targetPort: number;
   #port = 0;
 
-  constructor(targetPort: number, { latencyMs = 0 }: { latencyMs?: number } = {}) {
+  constructor(targetPort: number, latencyMs: number) {
     this.#targetPort = targetPort;
     this.#server = createServer((client) => {
       const upstream = connect({ host: '127.0.0.1', port: targetPort });
@@ -33,16 +34,13 @@ export class RedisProxy {
         });
       }
       upstream.pipe(client);
-      if (latencyMs === 0) {
-        client.pipe(upstream);
-      } else {
-        client.on('data', (chunk: Buffer) => {
-          setTimeout(() => {
-            if (!upstream.destroyed) upstream.write(chunk);
-          }, latencyMs);
-        });
-        client.on('end', () => upstream.end());
-      }
+      client.on('data', (chunk: Buffer) => {
+        this.#sendTimes.push(performance.now());
+        setTimeout(() => {
+          if (!upstream.destroyed) upstream.write(chunk);
+        }, latencyMs);
+      });
+      client.on('end', () => upstream.end());
     });
   }
 
@@ -50,6 +48,7 @@ export class RedisProxy {
     return this.#port;
   }
 
+  /** The port of the Redis server behind the relay. */
   get targetPort(): number {
     return this.#targetPort;
   }
@@ -63,10 +62,15 @@ export class RedisProxy {
     return this.#upstreamPorts;
   }
 
+  /** Arrival times (performance.now()) of client chunks since the last call, and clears them. */
+  takeSendTimes(): number[] {
+    return this.#sendTimes.splice(0);
+  }
+
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen({ host: '127.0.0.1', port: this.#port }, () => {
+      this.#server.listen({ host: '127.0.0.1', port: 0 }, () => {
         this.#server.off('error', reject);
         this.#port = (this.#server.address() as AddressInfo).port;
         resolve();

@@ -3,13 +3,15 @@ import { afterAll, afterEach, beforeAll, describe } from 'vitest';
 import { createRedisStore } from '../../src/stores/redis.js';
 import { describeStoreContract } from '../../src/testing/store-contract.js';
 import { serviceAvailable } from '../support/services.js';
-import { RedisProxy, deleteKeys, freshPrefix } from './redis-support.js';
+import { OutageProxy } from '../support/tcp-proxy.js';
+import { deleteKeys, freshPrefix } from './redis-support.js';
 
 const REDIS_PORT = 6379;
 const available = await serviceAvailable('Redis', REDIS_PORT);
 
 describe.skipIf(!available)('redis', () => {
-  const proxy = new RedisProxy(REDIS_PORT);
+  const proxy = new OutageProxy(REDIS_PORT);
+  const proxyUrl = (): string => `redis://127.0.0.1:${proxy.port}`;
   const admin = new Redis({ port: REDIS_PORT, lazyConnect: true });
   // The application's own client in the second run, routed through the proxy too, with
   // ioredis's default options (it queues commands and retries them 20 times): the store must
@@ -26,7 +28,7 @@ describe.skipIf(!available)('redis', () => {
   beforeAll(async () => {
     await proxy.start();
     await admin.connect();
-    appClient = new Redis(proxy.url);
+    appClient = new Redis(proxyUrl());
     appClient.on('error', () => {});
   });
 
@@ -41,7 +43,7 @@ describe.skipIf(!available)('redis', () => {
   });
 
   describeStoreContract('redis (own client from url, through an outage proxy)', {
-    open: () => Promise.resolve(createRedisStore({ url: proxy.url, keyPrefix: prefix() })),
+    open: () => Promise.resolve(createRedisStore({ url: proxyUrl(), keyPrefix: prefix() })),
     stop: () => proxy.stop(),
     start: () => proxy.start(),
     expiry: 'native-ttl',

@@ -5,6 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../support/services.js';
@@ -20,6 +21,9 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const PG_USER = process.env.PGUSER ?? 'postgres';
 const PG_DATABASE = process.env.PGDATABASE ?? 'test';
 const postgres = await serviceAvailable('PostgreSQL', 5432);
+const redis = await serviceAvailable('Redis', 6379);
+/** A logical database of the shared Redis server that only this test uses. */
+const REDIS_DB = 3;
 
 interface Backend {
   readonly name: string;
@@ -43,6 +47,17 @@ const backends: Backend[] = [
         'DROP TABLE IF EXISTS strongroom_retired_tokens, strongroom_sessions, strongroom_schema_version',
       );
       await client.end();
+    },
+  },
+  {
+    name: 'Redis',
+    available: redis,
+    port: 6379,
+    storeUrl: (port) => `redis://127.0.0.1:${port}/${REDIS_DB}`,
+    async cleanup() {
+      const client = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
+      await client.flushdb();
+      client.disconnect();
     },
   },
 ];
