@@ -59,7 +59,7 @@ export function expressSessions<Data extends SessionData>(
     // Every answer depends on the cookie (even an anonymous page must not be served from a
     // shared cache to a signed-in user), and an unsafe request's on the CSRF headers (SM-47).
     res.vary(isUnsafeMethod(req.method) ? 'Origin, Sec-Fetch-Site, Cookie' : 'Cookie');
-    manager.load(requestContext(req, exempt.has(req.path)), responseSink(res)).then(
+    manager.load(new ExpressRequestContext(req, exempt.has(req.path)), responseSink(res)).then(
       (session) => {
         sessions.set(req, session);
         if (session.id !== null) markPrivate(res);
@@ -94,29 +94,44 @@ export function expressSessions<Data extends SessionData>(
   };
 }
 
-function requestContext(req: Request, exempt: boolean): RequestContext {
-  const body: unknown = req.body;
-  return {
-    method: req.method,
-    cookieHeader: req.headers.cookie,
-    secure: req.secure,
-    // Getters: Express computes these per call (proxy trust), and most requests never need them.
-    get ip() {
-      return req.ip ?? null;
-    },
-    get userAgent() {
-      return req.headers['user-agent'] ?? null;
-    },
-    fetchSite: req.headers['sec-fetch-site'],
-    origin: req.headers.origin,
+/** The request as the core sees it. A class, so the lazy getters cost no closures per request. */
+class ExpressRequestContext implements RequestContext {
+  readonly method: string;
+  readonly cookieHeader: string | undefined;
+  readonly secure: boolean;
+  readonly fetchSite: string | string[] | undefined;
+  readonly origin: string | undefined;
+  readonly csrfField: unknown;
+  readonly csrfHeader: string | string[] | undefined;
+  readonly csrf: 'verify' | 'skip';
+  readonly #req: Request;
+
+  constructor(req: Request, exempt: boolean) {
+    const { headers } = req;
+    const body: unknown = req.body;
+    this.#req = req;
+    this.method = req.method;
+    this.cookieHeader = headers.cookie;
+    this.secure = req.secure;
+    this.fetchSite = headers['sec-fetch-site'];
+    this.origin = headers.origin;
     // Only a body parsed before this middleware (urlencoded or JSON) can carry `_csrf`.
-    csrfField:
+    this.csrfField =
       typeof body === 'object' && body !== null && Object.hasOwn(body, '_csrf')
         ? (body as Record<string, unknown>)._csrf
-        : undefined,
-    csrfHeader: req.headers['x-csrf-token'],
-    csrf: exempt ? 'skip' : 'verify',
-  };
+        : undefined;
+    this.csrfHeader = headers['x-csrf-token'];
+    this.csrf = exempt ? 'skip' : 'verify';
+  }
+
+  // Express computes these per call (proxy trust), and most requests never need them.
+  get ip(): string | null {
+    return this.#req.ip ?? null;
+  }
+
+  get userAgent(): string | null {
+    return this.#req.headers['user-agent'] ?? null;
+  }
 }
 
 /** SM-48: responses that carry or depend on a session are never cached. */

@@ -45,9 +45,13 @@ interface EventFields {
 }
 
 /** Shared machinery of the manager and its per-request sessions. Internal. */
+/** How many decrypted sessions an engine remembers (about 1 KB each for small sessions). */
+const OPENED_CACHE_ENTRIES = 10_000;
+
 export class Engine {
   readonly config: ResolvedConfig;
   readonly events: EventHub;
+  readonly #opened = new Map<string, { readonly sealed: string; readonly opened: OpenedSession }>();
 
   constructor(config: ResolvedConfig, events: EventHub) {
     this.config = config;
@@ -121,12 +125,25 @@ export class Engine {
     return this.config.keyRing.seal(encodePayload(payload), sessionId);
   }
 
-  /** Null when the record does not authenticate or decode: tampered, swapped or corrupt. */
+  /**
+   * Null when the record does not authenticate or decode: tampered, swapped or corrupt.
+   * Authenticated decryptions are remembered per session id and ciphertext, so a read-heavy
+   * session is decrypted once per write rather than once per request; any other ciphertext
+   * (a new write, a tampered or swapped blob) misses and is decrypted and checked afresh.
+   */
   open(session: StoredSession): OpenedSession | null {
-    const opened = this.config.keyRing.open(session.sealed, session.id);
-    const payload = opened === null ? null : decodePayload(opened.plaintext);
-    if (opened === null || payload === null) return null;
-    return { payload, sealedWithActiveKey: opened.sealedWithActiveKey };
+    const cached = this.#opened.get(session.id);
+    if (cached !== undefined && cached.sealed === session.sealed) return cached.opened;
+    const decrypted = this.config.keyRing.open(session.sealed, session.id);
+    const payload = decrypted === null ? null : decodePayload(decrypted.plaintext);
+    if (decrypted === null || payload === null) return null;
+    const opened = { payload, sealedWithActiveKey: decrypted.sealedWithActiveKey };
+    if (this.#opened.size >= OPENED_CACHE_ENTRIES) {
+      // Oldest first: Map iteration follows insertion order.
+      this.#opened.delete(this.#opened.keys().next().value as string);
+    }
+    this.#opened.set(session.id, { sealed: session.sealed, opened });
+    return opened;
   }
 
   /** Which deadline has passed, if any. */

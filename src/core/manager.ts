@@ -121,7 +121,10 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (values.length > 1)
       engine.emit('session.duplicate_cookie', request, { reason: `${values.length} values` });
 
-    const resolutions = await Promise.all(tokens.map((token) => resolve(request, token)));
+    const resolutions =
+      tokens.length === 1
+        ? [await resolve(request, tokens[0] as string)]
+        : await Promise.all(tokens.map((token) => resolve(request, token)));
     const live = resolutions.filter((r) => r.kind === 'live');
     // SM-13: with several candidates, accept only when exactly one is a live session, so a
     // planted cookie can neither select the attacker's session nor lock the victim out.

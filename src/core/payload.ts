@@ -44,7 +44,24 @@ export function decodePayload(text: string): SessionPayload | null {
     return null;
   }
   if (p !== 0 && p !== 1) return null;
-  return { data: d, ip: i, userAgent: u, csrfSecret: c, persistent: p === 1 };
+  // Frozen: decoded payloads are shared between requests, and a change that bypasses
+  // `session.set()` would never be stored anyway. Mutating one throws instead of silently
+  // diverging from the store.
+  return Object.freeze({
+    data: deepFreeze(d),
+    ip: i,
+    userAgent: u,
+    csrfSecret: c,
+    persistent: p === 1,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

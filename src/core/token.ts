@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Runtime } from './runtime.js';
 
 /** 32 bytes of CSPRNG output (SM-01), base64url without padding: always 43 characters. */
@@ -32,5 +32,5 @@ export function isWellFormedSessionId(value: string): boolean {
 
 /** The store key for a token (SM-50). A plain hash suffices for 256-bit random secrets. */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+  return hash('sha256', token, 'base64url');
 }

@@ -38,6 +38,36 @@ describe('lazy creation', () => {
   });
 });
 
+describe('reading data', () => {
+  it('values read from a session are frozen: changes go through set()', async () => {
+    const h = createHarness<AppData>();
+    const browser = h.browser();
+    await browser.visit((s) => s.set('cart', ['apple']));
+    const { session } = await browser.visit();
+    expect(() => session.get('cart')!.push('pear')).toThrow(TypeError);
+    await browser.visit((s) => s.set('cart', [...s.get('cart')!, 'pear']));
+    expect((await browser.visit()).session.get('cart')).toEqual(['apple', 'pear']);
+  });
+
+  it('a read-heavy session is decrypted once per write, and a tampered record is still caught', async () => {
+    const h = createHarness<AppData>();
+    const browser = h.browser();
+    const { session: created } = await browser.visit((s) => s.set('theme', 'dark'));
+    const first = (await browser.visit()).session.data;
+    expect((await browser.visit()).session.data).toBe(first);
+    const record = (await h.store.findById(created.id!))!;
+    const flipped =
+      record.sealed.slice(0, -2) +
+      (record.sealed.endsWith('A') ? 'B' : 'A') +
+      record.sealed.slice(-1);
+    await h.store.update(
+      { ...record, sealed: flipped, version: record.version + 1 },
+      { retire: null },
+    );
+    expect((await browser.visit()).session.id).toBeNull();
+  });
+});
+
 describe('login and privilege changes', () => {
   it('[SM-16] login issues a new token and a new session id and kills the old token at once', async () => {
     const h = createHarness<AppData>();
