@@ -52,16 +52,21 @@ export function expressSessions<Data extends SessionData>(
   manager: SessionManager<Data>,
   options: ExpressSessionsOptions = {},
 ): ExpressSessions<Data> {
-  const sessions = new WeakMap<Request, Session<Data>>();
+  // A symbol property per adapter instance: cheaper than a WeakMap on the hot path, invisible to
+  // other code, and no global type augmentation of Express's Request.
+  const slot = Symbol('strongroom.session');
+  type WithSession = Request & { [slot]?: Session<Data> };
   const exempt = new Set(options.csrfExemptPaths ?? []);
 
   const middleware: RequestHandler = (req, res, next) => {
     // Every answer depends on the cookie (even an anonymous page must not be served from a
     // shared cache to a signed-in user), and an unsafe request's on the CSRF headers (SM-47).
-    res.vary(isUnsafeMethod(req.method) ? 'Origin, Sec-Fetch-Site, Cookie' : 'Cookie');
+    const vary = isUnsafeMethod(req.method) ? 'Origin, Sec-Fetch-Site, Cookie' : 'Cookie';
+    if (res.hasHeader('Vary')) res.vary(vary);
+    else res.setHeader('Vary', vary);
     manager.load(new ExpressRequestContext(req, exempt.has(req.path)), responseSink(res)).then(
       (session) => {
-        sessions.set(req, session);
+        (req as WithSession)[slot] = session;
         if (session.id !== null) markPrivate(res);
         next();
       },
@@ -83,7 +88,7 @@ export function expressSessions<Data extends SessionData>(
     middleware,
     errorHandler,
     session(req) {
-      const session = sessions.get(req);
+      const session = (req as WithSession)[slot];
       if (session === undefined) {
         throw new InvalidArgumentError(
           'No session on this request: mount the Strongroom middleware before this route',

@@ -44,6 +44,13 @@ export interface SessionManager<Data extends SessionData = UntypedSessionData> {
 /** How many session cookies one request may present before none of them is looked up. */
 const MAX_SESSION_COOKIES = 4;
 
+interface DueWrites {
+  readonly now: number;
+  readonly rotate: boolean;
+  readonly touch: boolean;
+  readonly reseal: boolean;
+}
+
 type Resolution =
   | {
       readonly kind: 'live';
@@ -53,6 +60,7 @@ type Resolution =
       readonly inGrace: boolean;
     }
   | { readonly kind: 'dead'; readonly csrfSecret: string | null };
+type LiveResolution = Extract<Resolution, { kind: 'live' }>;
 
 /**
  * Creates a session manager. Throws a `ConfigError` listing every configuration problem.
@@ -149,7 +157,12 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
       if (live.length === 0) sink.setCookie(name, engine.expiredCookie(request, name));
       return anonymous(preSessionSecret);
     }
-    const refreshed = await refresh(request, sink, chosen);
+    const due = dueWrites(chosen);
+    // Most reads need no write; skipping the async call keeps them free of another promise.
+    const refreshed =
+      due === null
+        ? { record: chosen.session, payload: chosen.opened.payload }
+        : await refresh(request, sink, chosen, due);
     if (refreshed === null) {
       sink.setCookie(name, engine.expiredCookie(request, name));
       return anonymous(preSessionSecret);
@@ -222,19 +235,28 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     return { kind: 'live', token, session, opened, inGrace: retiredGraceUntil !== null };
   }
 
-  /** Rotation, touch and re-sealing under the active key, in at most one store write. */
+  /** What a load must write: rotation, touch, re-sealing; null for none (and in a grace window). */
+  function dueWrites(live: LiveResolution): DueWrites | null {
+    const { session, opened } = live;
+    if (live.inGrace) return null;
+    const now = engine.now();
+    const due = {
+      now,
+      rotate: now - session.rotatedAt >= config.rotationIntervalMs,
+      touch: now - session.lastSeenAt >= config.touchIntervalMs,
+      reseal: !opened.sealedWithActiveKey,
+    };
+    return due.rotate || due.touch || due.reseal ? due : null;
+  }
+
+  /** Rotation, touch and re-sealing under the active key, in one store write. */
   async function refresh(
     request: RequestContext,
     sink: CookieSink,
-    live: Extract<Resolution, { kind: 'live' }>,
+    live: LiveResolution,
+    { now, rotate, reseal }: DueWrites,
   ): Promise<{ record: StoredSession; payload: OpenedSession['payload'] } | null> {
     const { session, opened } = live;
-    const now = engine.now();
-    const rotate = !live.inGrace && now - session.rotatedAt >= config.rotationIntervalMs;
-    const touch = now - session.lastSeenAt >= config.touchIntervalMs;
-    const reseal = !opened.sealedWithActiveKey;
-    if (live.inGrace || (!rotate && !touch && !reseal))
-      return { record: session, payload: opened.payload };
 
     const token = rotate ? generateToken(config.runtime) : live.token;
     const next: StoredSession = {
