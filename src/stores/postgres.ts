@@ -461,21 +461,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       session: StoredSession,
       { replaces }: { readonly replaces: string | null },
     ): Promise<void> {
-      await query(statements.insert, [
-        session.id,
-        session.tokenHash,
-        session.userId,
-        session.createdAt,
-        session.authenticatedAt,
-        session.lastSeenAt,
-        session.idleExpiresAt,
-        session.absoluteExpiresAt,
-        session.rotatedAt,
-        session.version,
-        session.sealed,
-        expiresAt(session),
-        replaces,
-      ]);
+      await query(statements.insert, [...sessionParameters(session), replaces]);
     },
 
     async update(
@@ -483,18 +469,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
       { retire }: { readonly retire: RetiredToken | null },
     ): Promise<boolean> {
       const { rows } = await query<{ updated: Integer }>(statements.update, [
-        session.id,
-        session.tokenHash,
-        session.userId,
-        session.createdAt,
-        session.authenticatedAt,
-        session.lastSeenAt,
-        session.idleExpiresAt,
-        session.absoluteExpiresAt,
-        session.rotatedAt,
-        session.version,
-        session.sealed,
-        expiresAt(session),
+        ...sessionParameters(session),
         session.version - 1,
         retire?.tokenHash ?? null,
         retire?.graceUntil ?? null,
@@ -738,4 +713,22 @@ function fromRow(row: SessionRow): StoredSession {
     version: toInteger(row.version),
     sealed: row.sealed,
   };
+}
+
+/** $1..$12 of the insert and update statements, in column order. */
+function sessionParameters(session: StoredSession): unknown[] {
+  return [
+    session.id,
+    session.tokenHash,
+    session.userId,
+    session.createdAt,
+    session.authenticatedAt,
+    session.lastSeenAt,
+    session.idleExpiresAt,
+    session.absoluteExpiresAt,
+    session.rotatedAt,
+    session.version,
+    session.sealed,
+    expiresAt(session),
+  ];
 }
