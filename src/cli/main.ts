@@ -18,7 +18,7 @@ Commands:
   help                              Show this text.
 
 Store commands take --store <spec> (default: $STRONGROOM_STORE): redis://…, postgres://…
-or the path of an SQLite file.
+or the path of an SQLite file. Put an id that starts with "--" after "--".
 `;
 
 type Print = (text: string) => void;
@@ -81,13 +81,8 @@ async function storeCommand(
   let target: string | undefined;
   let spec: string | undefined;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: { store: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    spec = values.store ?? process.env.STRONGROOM_STORE;
+    const { store, positionals } = parseStoreArgs(args);
+    spec = store ?? process.env.STRONGROOM_STORE;
     target = positionals[0];
     const wanted = command === 'purge' ? 0 : 1;
     if (positionals.length !== wanted)
@@ -152,6 +147,36 @@ async function storeCommand(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * `--store <spec>` and positionals. Not `parseArgs`: public session ids are base64url and may
+ * start with `-`, which it would take for an option. An id starting with `--` goes after `--`.
+ */
+function parseStoreArgs(args: readonly string[]): {
+  store: string | undefined;
+  positionals: string[];
+} {
+  let store: string | undefined;
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === '--store') {
+      store = args[++i];
+      if (store === undefined) throw new Error('--store needs a value');
+    } else if (arg.startsWith('--store=')) {
+      store = arg.slice('--store='.length);
+    } else if (arg.startsWith('--')) {
+      throw new Error(`Unknown option "${arg}"`);
+    } else {
+      positionals.push(arg);
+    }
+  }
+  return { store, positionals };
 }
 
 function iso(ms: number): string {

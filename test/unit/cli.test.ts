@@ -78,6 +78,18 @@ describe('administrative commands on a real store', () => {
     expect((await run('purge', '--store', path)).out).toBe('Purged 0 expired session(s)\n');
   });
 
+  it('takes session ids that start with a dash', async () => {
+    const dashed = `-${'A'.repeat(20)}w`;
+    expect(await run('revoke-session', dashed, '--store', path)).toMatchObject({
+      code: 1,
+      err: `No session ${dashed}\n`,
+    });
+    expect((await run('revoke-session', '--store', path, '--', `-${dashed}`)).err).toBe(
+      `No session -${dashed}\n`,
+    );
+    expect((await run('revoke-session', '--nope', '--store', path)).code).toBe(2);
+  });
+
   it('needs a store, and says so', async () => {
     const saved = process.env.STRONGROOM_STORE;
     delete process.env.STRONGROOM_STORE;
