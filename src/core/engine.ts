@@ -44,10 +44,10 @@ interface EventFields {
   readonly previousSessionId?: string | null;
 }
 
-/** Shared machinery of the manager and its per-request sessions. Internal. */
 /** How many decrypted sessions an engine remembers (about 1 KB each for small sessions). */
 const OPENED_CACHE_ENTRIES = 10_000;
 
+/** Shared machinery of the manager and its per-request sessions. Internal. */
 export class Engine {
   readonly config: ResolvedConfig;
   readonly events: EventHub;
@@ -87,6 +87,19 @@ export class Engine {
       reason: fields.reason ?? null,
       previousSessionId: fields.previousSessionId ?? null,
     });
+  }
+
+  /** Ends every session of `userId` but `except`, one `session.revoked` event each. */
+  async revokeUser(
+    userId: string,
+    except: string | null,
+    reason: string,
+    request: RequestContext | null,
+  ): Promise<number> {
+    const ids = await this.call('revoke', (store) => store.deleteByUser(userId, { except }));
+    for (const sessionId of ids)
+      this.emit('session.revoked', request, { sessionId, userId, reason });
+    return ids.length;
   }
 
   /** `__Host-` whenever the cookie is Secure (SM-07); the bare name only in http development. */

@@ -29,8 +29,6 @@ export interface SessionManager<Data extends SessionData = UntypedSessionData> {
   load(request: RequestContext, sink: CookieSink): Promise<Session<Data>>;
   /** Subscribes to lifecycle events (or `'*'`); returns the unsubscribe function. */
   on(type: SessionEventType | '*', listener: SessionEventListener): () => void;
-  /** The cookie name for a secure or plain-HTTP request. */
-  cookieName(secure: boolean): string;
   /** Administrative: ends every session of a user (account disabled, SM-29/SM-30). */
   revokeUserSessions(userId: string): Promise<number>;
   /** Administrative: ends one session by its public id. */
@@ -47,7 +45,6 @@ const MAX_SESSION_COOKIES = 4;
 interface DueWrites {
   readonly now: number;
   readonly rotate: boolean;
-  readonly touch: boolean;
   readonly reseal: boolean;
 }
 
@@ -59,7 +56,11 @@ type Resolution =
       readonly opened: OpenedSession;
       readonly inGrace: boolean;
     }
-  | { readonly kind: 'dead'; readonly csrfSecret: string | null };
+  | {
+      readonly kind: 'dead';
+      /** The record when it merely expired: its CSRF secret may still vouch for a form. */
+      readonly expired: StoredSession | null;
+    };
 type LiveResolution = Extract<Resolution, { kind: 'live' }>;
 
 /**
@@ -140,11 +141,13 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (checked) {
       // A form rendered before the session expired still carries a token of its secret:
       // honour it (the request proceeds anonymous), so signing in again or out is not a 403.
-      const expiredSecrets = resolutions.flatMap((r) =>
-        r.kind === 'dead' && r.csrfSecret !== null ? [r.csrfSecret] : [],
+      const expired = resolutions.flatMap((r) =>
+        r.kind === 'dead' && r.expired !== null ? [r.expired] : [],
       );
       const expiredSecret =
-        live.length === 0 && expiredSecrets.length === 1 ? expiredSecrets[0] : undefined;
+        live.length === 0 && expired.length === 1
+          ? engine.open(expired[0] as StoredSession)?.payload.csrfSecret
+          : undefined;
       verifyToken(
         request,
         chosen?.opened.payload.csrfSecret ?? expiredSecret ?? preSessionSecret,
@@ -209,7 +212,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (match === null) {
       // SM-15: strict mode; an unknown token is never adopted.
       engine.emit('session.unknown_token', request, {});
-      return { kind: 'dead', csrfSecret: null };
+      return { kind: 'dead', expired: null };
     }
     const { session, retiredGraceUntil } = match;
     const fields = { sessionId: session.id, userId: session.userId };
@@ -218,19 +221,19 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (expired !== null) {
       await engine.call('expire', (store) => store.delete(session.id));
       engine.emit('session.expired', request, { ...fields, reason: expired });
-      return { kind: 'dead', csrfSecret: engine.open(session)?.payload.csrfSecret ?? null };
+      return { kind: 'dead', expired: session };
     }
     if (retiredGraceUntil !== null && now > retiredGraceUntil) {
       // SM-20: a rotated-out token after its grace window means two parties hold the session.
       if (config.theftPolicy === 'revoke')
         await engine.call('revoke', (store) => store.delete(session.id));
       engine.emit('session.theft_detected', request, { ...fields, reason: config.theftPolicy });
-      return { kind: 'dead', csrfSecret: null };
+      return { kind: 'dead', expired: null };
     }
     const opened = engine.open(session);
     if (opened === null) {
       engine.emit('session.tampered', request, fields);
-      return { kind: 'dead', csrfSecret: null };
+      return { kind: 'dead', expired: null };
     }
     return { kind: 'live', token, session, opened, inGrace: retiredGraceUntil !== null };
   }
@@ -240,13 +243,10 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     const { session, opened } = live;
     if (live.inGrace) return null;
     const now = engine.now();
-    const due = {
-      now,
-      rotate: now - session.rotatedAt >= config.rotationIntervalMs,
-      touch: now - session.lastSeenAt >= config.touchIntervalMs,
-      reseal: !opened.sealedWithActiveKey,
-    };
-    return due.rotate || due.touch || due.reseal ? due : null;
+    const rotate = now - session.rotatedAt >= config.rotationIntervalMs;
+    const touch = now - session.lastSeenAt >= config.touchIntervalMs;
+    const reseal = !opened.sealedWithActiveKey;
+    return rotate || touch || reseal ? { now, rotate, reseal } : null;
   }
 
   /** Rotation, touch and re-sealing under the active key, in one store write. */
@@ -293,15 +293,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
   return {
     load,
     on: (type, listener) => engine.events.on(type, listener),
-    cookieName: (secure) => engine.cookieName(secure),
-    async revokeUserSessions(userId) {
-      const ids = await engine.call('revoke', (store) =>
-        store.deleteByUser(userId, { except: null }),
-      );
-      for (const sessionId of ids)
-        engine.emit('session.revoked', null, { sessionId, userId, reason: 'admin' });
-      return ids.length;
-    },
+    revokeUserSessions: (userId) => engine.revokeUser(userId, null, 'admin', null),
     async revokeSession(sessionId) {
       if (!isWellFormedSessionId(sessionId)) return false;
       const deleted = await engine.call('revoke', (store) => store.delete(sessionId));

@@ -50,6 +50,19 @@ export interface LoginOptions<Data extends SessionData> {
   readonly data?: Partial<Data>;
 }
 
+/** What {@link Session} needs to write a brand-new record. */
+interface NewSession {
+  readonly userId: string | null;
+  readonly createdAt: number;
+  readonly authenticatedAt: number | null;
+  readonly absoluteExpiresAt: number;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly persistent: boolean;
+  /** Null: a new one. */
+  readonly csrfSecret: string | null;
+  readonly replaces: string | null;
+}
+
 /** A write retried this often against concurrent writers before giving up loudly. */
 const MAX_WRITE_ATTEMPTS = 32;
 const MAX_USER_ID_LENGTH = 255;
@@ -255,7 +268,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
   async revokeOtherSessions(): Promise<number> {
     const record = this.#requireRecord();
     if (record.userId === null) return 0;
-    return this.#revokeUser(record.userId, record.id, 'revoke-others');
+    return this.#engine.revokeUser(record.userId, record.id, 'revoke-others', this.#request);
   }
 
   /** Logout everywhere: ends every session of this user, this one included (SM-27). */
@@ -265,7 +278,12 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       await this.logout();
       return 0;
     }
-    const count = await this.#revokeUser(record.userId, null, 'logout-everywhere');
+    const count = await this.#engine.revokeUser(
+      record.userId,
+      null,
+      'logout-everywhere',
+      this.#request,
+    );
     this.#forget();
     return count;
   }
@@ -306,15 +324,6 @@ export class Session<Data extends SessionData = UntypedSessionData> {
     this.#sink.setCookie(name, this.#engine.browserSessionCookie(this.#request, name, secret));
     this.#preSessionSecret = secret;
     return secret;
-  }
-
-  async #revokeUser(userId: string, except: string | null, reason: string): Promise<number> {
-    const ids = await this.#engine.call('revoke', (store) =>
-      store.deleteByUser(userId, { except }),
-    );
-    for (const sessionId of ids)
-      this.#engine.emit('session.revoked', this.#request, { sessionId, userId, reason });
-    return ids.length;
   }
 
   async #write(
@@ -358,47 +367,29 @@ export class Session<Data extends SessionData = UntypedSessionData> {
   }
 
   async #create(data: Record<string, unknown>): Promise<void> {
-    this.#assertCanIssueCookie();
     const now = this.#engine.now();
-    // Adopting the pre-session CSRF secret keeps forms rendered before the first write valid.
-    const csrfSecret = this.#preSessionSecret ?? generateCSRFSecret(this.#engine.config.runtime);
     await this.#issue({
       userId: null,
       createdAt: now,
       authenticatedAt: null,
       absoluteExpiresAt: now + this.#engine.config.absoluteTimeoutMs,
-      payload: {
-        data,
-        ...clientMetadata(this.#request),
-        csrfSecret,
-        persistent: false,
-      },
+      data,
+      persistent: false,
+      // Adopting the pre-session CSRF secret keeps forms rendered before the first write valid.
+      csrfSecret: this.#preSessionSecret,
       replaces: null,
     });
     this.#engine.emit('session.created', this.#request, { sessionId: this.id });
   }
 
-  async #replace(next: {
-    userId: string | null;
-    createdAt: number;
-    authenticatedAt: number | null;
-    absoluteExpiresAt: number;
-    data: Readonly<Record<string, unknown>>;
-    persistent: boolean;
-    event: 'session.authenticated' | 'session.regenerated';
-  }): Promise<void> {
-    this.#assertCanIssueCookie();
+  async #replace(
+    next: Omit<NewSession, 'csrfSecret' | 'replaces'> & {
+      event: 'session.authenticated' | 'session.regenerated';
+    },
+  ): Promise<void> {
     const previous = this.#record;
-    await this.#issue({
-      ...next,
-      payload: {
-        data: next.data,
-        ...clientMetadata(this.#request),
-        csrfSecret: generateCSRFSecret(this.#engine.config.runtime),
-        persistent: next.persistent,
-      },
-      replaces: previous?.id ?? null,
-    });
+    // A fresh CSRF secret: tokens rendered before a privilege change stop working (SM-19).
+    await this.#issue({ ...next, csrfSecret: null, replaces: previous?.id ?? null });
     this.#engine.emit(next.event, this.#request, {
       sessionId: this.id,
       userId: next.userId,
@@ -407,19 +398,19 @@ export class Session<Data extends SessionData = UntypedSessionData> {
   }
 
   /** Writes a brand-new record (new id, new token) and issues its cookie. */
-  async #issue(next: {
-    userId: string | null;
-    createdAt: number;
-    authenticatedAt: number | null;
-    absoluteExpiresAt: number;
-    payload: SessionPayload;
-    replaces: string | null;
-  }): Promise<void> {
+  async #issue(next: NewSession): Promise<void> {
+    this.#assertCanIssueCookie();
     const engine = this.#engine;
     const runtime = engine.config.runtime;
     const now = engine.now();
     const id = generateSessionId(runtime);
     const token = generateToken(runtime);
+    const payload: SessionPayload = {
+      data: next.data,
+      ...clientMetadata(this.#request),
+      csrfSecret: next.csrfSecret ?? generateCSRFSecret(runtime),
+      persistent: next.persistent,
+    };
     const record: StoredSession = {
       id,
       tokenHash: hashToken(token),
@@ -431,14 +422,14 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       absoluteExpiresAt: next.absoluteExpiresAt,
       rotatedAt: now,
       version: 1,
-      sealed: engine.seal(id, next.payload),
+      sealed: engine.seal(id, payload),
     };
     await engine.call('insert', (store) => store.insert(record, { replaces: next.replaces }));
     this.#record = record;
-    this.#payload = next.payload;
+    this.#payload = payload;
     this.#sink.setCookie(
       engine.cookieName(this.#request.secure),
-      engine.sessionCookie(this.#request, token, record, next.payload.persistent),
+      engine.sessionCookie(this.#request, token, record, payload.persistent),
     );
     if (this.#preSessionSecret !== null) {
       // The session now holds its own CSRF secret; the pre-session cookie has served its purpose.
