@@ -102,7 +102,10 @@ async function insertMany(ctx, prefix, count, options) {
       const pending = [];
       for (let i = from; i < to; i++)
         pending.push(
-          store.insert(record(prefix, i, now, sealedLength, options), { replaces: null }),
+          store.insert(record(prefix, i, now, sealedLength, options), {
+            replaces: null,
+            limit: null,
+          }),
         );
       return pending;
     });
@@ -116,7 +119,10 @@ async function insertMany(ctx, prefix, count, options) {
     const worker = async () => {
       while (next < count) {
         const i = next++;
-        await store.insert(record(prefix, i, now, sealedLength, options), { replaces: null });
+        await store.insert(record(prefix, i, now, sealedLength, options), {
+          replaces: null,
+          limit: null,
+        });
       }
     };
     await Promise.all(Array.from({ length: window }, worker));

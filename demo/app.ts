@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import express, {
   type ErrorRequestHandler,
@@ -21,6 +20,15 @@ import {
 import { expressSessions } from 'strongroom/express';
 import { csrfField, html, layout, type SafeHTML } from './html.js';
 import {
+  clientKey,
+  createLoginThrottle,
+  type LoginAttempt,
+  type LoginThrottleOptions,
+} from './login-throttle.js';
+import { ensurePrivateDirectory, preparePrivateDatabase } from './private-files.js';
+import { securityHeaders } from './security-headers.js';
+import { tooManyAttemptsJSON, tooManyAttemptsPage } from './too-many-attempts.js';
+import {
   DuplicateEmailError,
   isAcceptablePassword,
   MAX_PASSWORD_LENGTH,
@@ -39,7 +47,7 @@ export type TrustProxy = boolean | number | string | readonly string[];
 
 /** Something the demo itself noticed (the library's own events come from `sessions.on`). */
 export interface DemoEvent {
-  readonly type: 'login.failed' | 'account.created' | 'password.changed';
+  readonly type: 'login.failed' | 'login.throttled' | 'account.created' | 'password.changed';
   readonly at: Date;
   readonly sessionId: string | null;
   readonly userId: string | null;
@@ -52,7 +60,7 @@ export interface DemoOptions {
   readonly store: SessionStore;
   /** Encryption keys for session data at rest, first one active. */
   readonly keys: readonly KeyInput[];
-  /** Directory of `users.db` (created if missing). */
+  /** Directory of `users.db` (created if missing, mode 0700; the database file 0600). */
   readonly dataDir: string;
   /** @default 1800 */
   readonly idleTimeoutSeconds?: number;
@@ -83,6 +91,12 @@ export interface DemoOptions {
   readonly runtime?: { now(): number };
   /** Receives demo-level events (failed logins, new accounts, password changes). */
   readonly onEvent?: (event: DemoEvent) => void;
+  /**
+   * Limits on failed password checks (sign-in and password change), per account and per
+   * client (SM-55). Its clock is `runtime`.
+   * @default 5 per account and 20 per client in 15 minutes
+   */
+  readonly loginThrottle?: Omit<LoginThrottleOptions, 'now'>;
 }
 
 export interface DemoApp {
@@ -141,13 +155,22 @@ export async function createDemoApp(options: DemoOptions): Promise<DemoApp> {
     }),
     ...(options.freshAgeSeconds !== undefined && { freshAgeSeconds: options.freshAgeSeconds }),
     ...(runtime !== undefined && { runtime: { now: () => runtime.now() } }),
+    // SM-28: a session lives only as long as the credential it was signed in with, so a
+    // sign-in that checked the old password while it was being changed dies on its next request.
+    currentCredential: (userId) => {
+      const user = users.findById(userId);
+      return user === null || user.disabled ? null : user.credential;
+    },
   };
   // Throws a ConfigError listing every problem before anything is opened.
   const sessions = createSessionManager(managerOptions);
   const now = (): Date => new Date(runtime?.now() ?? Date.now());
 
-  mkdirSync(options.dataDir, { recursive: true });
-  const users = openUserStore({ path: join(options.dataDir, 'users.db') });
+  // Owner-only (0700 / 0600): users.db holds the password hashes.
+  ensurePrivateDirectory(options.dataDir);
+  const usersPath = join(options.dataDir, 'users.db');
+  preparePrivateDatabase(usersPath);
+  const users = openUserStore({ path: usersPath });
   try {
     if (users.findByEmail(demoEmail) === null) await users.create(demoEmail, demoPassword);
   } catch (error) {
@@ -160,6 +183,10 @@ export async function createDemoApp(options: DemoOptions): Promise<DemoApp> {
 
   const auth = expressSessions(sessions);
   const visitors = new WeakMap<Request, Visitor>();
+  const throttle = createLoginThrottle({
+    ...options.loginThrottle,
+    now: () => runtime?.now() ?? Date.now(),
+  });
 
   function emit(
     req: Request,
@@ -239,22 +266,38 @@ export async function createDemoApp(options: DemoOptions): Promise<DemoApp> {
     return null;
   }
 
+  /** Whom a failed password check counts against: this account, from this client. */
+  function attemptOf(req: Request, email: string | null): LoginAttempt {
+    return {
+      account: email === null ? null : normaliseEmail(email),
+      client: clientKey(req.ip ?? null),
+    };
+  }
+
+  /**
+   * 429 when this account or client has failed too often, before any password is checked;
+   * false when the attempt may go ahead.
+   */
+  function refuseIfThrottled(req: Request, res: Response, attempt: LoginAttempt): boolean {
+    const seconds = throttle.retryAfterSeconds(attempt);
+    if (seconds === 0) return false;
+    emit(req, 'login.throttled', { reason: req.path === '/login' ? 'login' : 'password-change' });
+    res.setHeader('Retry-After', String(seconds));
+    if (wantsJSON(req)) res.status(429).json(tooManyAttemptsJSON(seconds));
+    else page(res, 429, 'Too many attempts', visitor(req), tooManyAttemptsPage(seconds), null);
+    return true;
+  }
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', options.trustProxy ?? false);
 
-  app.use((_req, res, next) => {
-    res.setHeader(
-      'Content-Security-Policy',
-      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('X-Frame-Options', 'DENY');
-    res.setHeader('Referrer-Policy', 'same-origin');
-    next();
-  });
+  // First, so that every answer carries them, errors and 404s included (SM-59: HSTS).
+  app.use(securityHeaders());
 
-  // Bodies first: the session middleware reads the `_csrf` field from the parsed body.
+  // The arrival before the bodies, so a slow upload's grace window counts from it (SM-20);
+  // bodies before the session: the middleware reads the `_csrf` field from the parsed body.
+  app.use(auth.arrival);
   app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   app.use(express.json({ limit: '16kb' }));
   app.use(auth.middleware);
@@ -311,17 +354,21 @@ export async function createDemoApp(options: DemoOptions): Promise<DemoApp> {
     const v = visitor(req);
     const email = stringField(req, 'email');
     const password = stringField(req, 'password');
+    const attempt = attemptOf(req, email);
+    if (refuseIfThrottled(req, res, attempt)) return;
     const user =
       email !== null && password !== null && password.length <= MAX_PASSWORD_LENGTH
         ? await users.verifyCredentials(email, password)
         : null;
     if (user === null) {
+      throttle.recordFailure(attempt);
       emit(req, 'login.failed', { reason: 'credentials' });
       loginPage(res, v, 401, 'Wrong email or password.');
       return;
     }
+    throttle.recordSuccess(attempt);
     // SM-16/SM-17: a new token and a new session id; whatever the request carried is dead.
-    await v.session.login(user.id);
+    await v.session.login(user.id, { credential: user.credential });
     res.redirect(303, '/account');
   });
 
@@ -376,7 +423,7 @@ export async function createDemoApp(options: DemoOptions): Promise<DemoApp> {
       return;
     }
     emit(req, 'account.created', { userId: user.id });
-    await v.session.login(user.id);
+    await v.session.login(user.id, { credential: user.credential });
     res.redirect(303, '/account');
   });
 
@@ -558,19 +605,26 @@ export async function createDemoApp(options: DemoOptions): Promise<DemoApp> {
       accountPage(res, v, user, 400, message);
       return;
     }
+    // A stolen session must not become a way to guess the password: same counters as sign-in.
+    const attempt = attemptOf(req, user.email);
+    if (refuseIfThrottled(req, res, attempt)) return;
     if (
       current === null ||
       current.length > MAX_PASSWORD_LENGTH ||
       !(await users.verifyPassword(user.id, current))
     ) {
+      throttle.recordFailure(attempt);
       emit(req, 'login.failed', { reason: 'password-change' });
       accountPage(res, v, user, 400, html`<p class="error">The current password is wrong.</p>`);
       return;
     }
-    await users.setPassword(user.id, next);
-    // SM-28: every other device signs in again; this one keeps going under a new token (SM-17).
+    throttle.recordSuccess(attempt);
+    const credential = await users.setPassword(user.id, next);
+    // SM-28: every other device signs in again; this one keeps going under a new token (SM-17)
+    // bound to the new credential. A sign-in racing this with the old password is bound to the
+    // old one and ends on its next request.
     await v.session.revokeOtherSessions();
-    await v.session.regenerate();
+    await v.session.regenerate({ credential });
     emit(req, 'password.changed', { userId: user.id });
     res.redirect(303, '/account');
   });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,11 @@ import {
   DEFAULT_DEMO_PASSWORD,
   type TrustProxy,
 } from './app.js';
+import {
+  ensurePrivateDirectory,
+  makePrivateFile,
+  preparePrivateDatabase,
+} from './private-files.js';
 
 /** A problem with the environment: printed without a stack trace, exit code 1. */
 class StartupError extends Error {}
@@ -64,8 +69,9 @@ async function openStore(
 ): Promise<{ store: SessionStore; label: string }> {
   const spec = env.STRONGROOM_STORE?.trim() ?? '';
   if (spec === '') {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDirectory(dataDir);
     const path = join(dataDir, 'sessions.db');
+    preparePrivateDatabase(path);
     return { store: createSQLiteStore({ path }), label: `sqlite ${relative(root, path) || path}` };
   }
   if (spec === 'memory:') {
@@ -107,12 +113,12 @@ function loadKeys(env: NodeJS.ProcessEnv, dataDir: string, root: string): KeyInp
   const configured = env.STRONGROOM_KEYS?.trim();
   if (configured !== undefined && configured !== '') return parseKeyList(configured);
   const file = join(dataDir, 'demo-keys');
-  mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDirectory(dataDir);
   if (!existsSync(file)) {
     const secret = randomBytes(32).toString('base64url');
     writeFileSync(file, `demo:${secret}\n`, { mode: 0o600, flag: 'wx' });
   }
-  chmodSync(file, 0o600);
+  makePrivateFile(file);
   console.warn(
     `Strongroom demo: STRONGROOM_KEYS is not set; using the generated key in ${relative(root, file)}. ` +
       'Real applications must configure their own keys (`npx strongroom keygen`) and keep them out of the repository.',

@@ -1,5 +1,6 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { hashPassword, verifyPassword } from './password-hash.js';
 
 /** A demo account. Password hashes never leave this module. */
 export interface User {
@@ -8,19 +9,28 @@ export interface User {
   readonly email: string;
   readonly disabled: boolean;
   readonly createdAt: string;
+  /**
+   * Changes with every password change and every disabling: the credential sessions are bound
+   * to (`currentCredential`, SM-28). Read from the same row as the password hash it vouches for.
+   */
+  readonly credential: string;
 }
 
 /** Accounts of the demo app in `<dataDir>/users.db`. */
 export interface UserStore {
-  /** The enabled account with these credentials, or null. Takes about as long for unknown emails. */
+  /**
+   * The enabled account with these credentials, or null. Takes about as long for unknown
+   * emails. A matching hash made under older scrypt parameters is replaced by a current one.
+   */
   verifyCredentials(email: string, password: string): Promise<User | null>;
-  /** Whether `password` is the current password of user `id`. */
+  /** Whether `password` is the current password of user `id` (rehashing it like above). */
   verifyPassword(id: string, password: string): Promise<boolean>;
   findById(id: string): User | null;
   findByEmail(email: string): User | null;
   /** Creates an account; throws {@link DuplicateEmailError} when the email is taken. */
   create(email: string, password: string): Promise<User>;
-  setPassword(id: string, password: string): Promise<void>;
+  /** Sets a new password; returns the account's new credential. */
+  setPassword(id: string, password: string): Promise<string>;
   /** For the admin CLI: a disabled account cannot sign in and its sessions stop working. */
   setDisabled(id: string, disabled: boolean): void;
   close(): void;
@@ -39,18 +49,13 @@ export const MAX_PASSWORD_LENGTH = 1024;
 const MAX_EMAIL_LENGTH = 254;
 const EMAIL_PATTERN = /^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/;
 
-// OWASP Password Storage Cheat Sheet: scrypt N=2^17, r=8, p=1 is the recommendation for
-// production; the demo uses N=2^14 (16 MiB) so that its test suite stays fast.
-const SCRYPT: Required<Pick<ScryptOptions, 'N' | 'r' | 'p'>> = { N: 2 ** 14, r: 8, p: 1 };
-const KEY_LENGTH = 32;
-const SALT_LENGTH = 16;
-
 interface UserRow {
   id: number;
   email: string;
   password_hash: string;
   disabled: number;
   created_at: string;
+  credential_version: number;
 }
 
 /** Lower-cased, trimmed email, or null when it does not look like an address. */
@@ -83,14 +88,23 @@ export function openUserStore(options: { readonly path: string }): UserStore {
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
   )`);
+  addCredentialVersion(db);
   const statements = {
     byId: db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?'),
     byEmail: db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?'),
     insert: db.prepare<[string, string, string], UserRow>(
       'INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING *',
     ),
-    setPassword: db.prepare<[string, number]>('UPDATE users SET password_hash = ? WHERE id = ?'),
-    setDisabled: db.prepare<[number, number]>('UPDATE users SET disabled = ? WHERE id = ?'),
+    setPassword: db.prepare<[string, number], { credential_version: number }>(
+      'UPDATE users SET password_hash = ?, credential_version = credential_version + 1 WHERE id = ? RETURNING credential_version',
+    ),
+    // Only over the hash that was verified: a password changed meanwhile is never overwritten.
+    rehash: db.prepare<[string, number, string]>(
+      'UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?',
+    ),
+    setDisabled: db.prepare<[number, number]>(
+      'UPDATE users SET disabled = ?, credential_version = credential_version + 1 WHERE id = ?',
+    ),
   };
   // Verifying against this hash when the email is unknown keeps the timing of a failed login
   // independent of whether the account exists.
@@ -99,17 +113,24 @@ export function openUserStore(options: { readonly path: string }): UserStore {
   const rowById = (id: string): UserRow | undefined =>
     /^[1-9][0-9]{0,15}$/.test(id) ? statements.byId.get(Number(id)) : undefined;
 
+  /** Whether `password` is the password of `row`; as long for no row, against the dummy hash. */
+  const matches = async (row: UserRow | undefined, password: string): Promise<boolean> => {
+    const { ok, rehash } = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
+    if (ok && row !== undefined && rehash !== null) {
+      statements.rehash.run(rehash, row.id, row.password_hash);
+    }
+    return ok && row !== undefined;
+  };
+
   return {
     async verifyCredentials(email, password) {
       const normalised = normaliseEmail(email);
       const row = normalised === null ? undefined : statements.byEmail.get(normalised);
-      const ok = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
+      const ok = await matches(row, password);
       return ok && row !== undefined && row.disabled === 0 ? toUser(row) : null;
     },
     async verifyPassword(id, password) {
-      const row = rowById(id);
-      const ok = await verifyPassword(password, row?.password_hash ?? (await dummyHash));
-      return ok && row !== undefined;
+      return matches(rowById(id), password);
     },
     findById(id) {
       const row = rowById(id);
@@ -133,7 +154,9 @@ export function openUserStore(options: { readonly path: string }): UserStore {
       if (!isAcceptablePassword(password)) throw new TypeError('Unacceptable password');
       const row = rowById(id);
       if (row === undefined) throw new TypeError('Unknown user');
-      statements.setPassword.run(await hashPassword(password), row.id);
+      const updated = statements.setPassword.get(await hashPassword(password), row.id);
+      if (updated === undefined) throw new TypeError('Unknown user');
+      return String(updated.credential_version);
     },
     setDisabled(id, disabled) {
       const row = rowById(id);
@@ -152,34 +175,13 @@ function toUser(row: UserRow): User {
     email: row.email,
     disabled: row.disabled !== 0,
     createdAt: row.created_at,
+    credential: String(row.credential_version),
   };
 }
 
-function deriveKey(password: string, salt: Buffer, params: typeof SCRYPT): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(
-      password.normalize('NFKC'),
-      salt,
-      KEY_LENGTH,
-      { ...params, maxmem: 64 * 1024 * 1024 },
-      (error, key) => (error === null ? resolve(key) : reject(error)),
-    );
-  });
-}
-
-/** `scrypt$N$r$p$salt$key`, parameters stored so that they can be raised later. */
-async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(SALT_LENGTH);
-  const key = await deriveKey(password, salt, SCRYPT);
-  const { N, r, p } = SCRYPT;
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-}
-
-async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, key] = stored.split('$');
-  if (scheme !== 'scrypt' || salt === undefined || key === undefined) return false;
-  const params = { N: Number(n), r: Number(r), p: Number(p) };
-  const expected = Buffer.from(key, 'base64url');
-  const actual = await deriveKey(password, Buffer.from(salt, 'base64url'), params);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+/** Databases made before credential binding get the column, every account at version 1. */
+function addCredentialVersion(db: Database.Database): void {
+  const columns = db.pragma('table_info(users)') as { name: string }[];
+  if (columns.some((column) => column.name === 'credential_version')) return;
+  db.exec('ALTER TABLE users ADD COLUMN credential_version INTEGER NOT NULL DEFAULT 1');
 }

@@ -5,6 +5,7 @@ export {
   type UntypedSessionData,
   type SessionInfo,
   type LoginOptions,
+  type RegenerateOptions,
 } from './core/session.js';
 export {
   resolveConfig,
@@ -21,6 +22,12 @@ export {
   type StoredSession,
   type TokenMatch,
   type RetiredToken,
+  type ReplacedSession,
+  type UserSessionLimit,
+  type InsertOptions,
+  type InsertResult,
+  type DeleteAllOptions,
+  type DeleteAllResult,
 } from './core/store.js';
 export type { Runtime } from './core/runtime.js';
 export * from './core/errors.js';

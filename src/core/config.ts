@@ -61,10 +61,51 @@ export interface SessionManagerOptions {
    * @default 600 (10 minutes)
    */
   readonly freshAgeSeconds?: number;
+  /**
+   * At most this many live sessions per user (SM-34), enforced atomically by the store at
+   * login. Unlimited when absent.
+   */
+  readonly maxSessionsPerUser?: number;
+  /**
+   * What a login beyond {@link maxSessionsPerUser} does. `evict-oldest` ends the user's least
+   * recently used sessions to make room (event `session.revoked`, reason `session-limit`);
+   * `refuse` makes `login()` throw `SessionLimitError` (409) and changes nothing.
+   * @default 'evict-oldest'
+   */
+  readonly sessionLimitPolicy?: 'refuse' | 'evict-oldest';
+  /**
+   * Binds a session to the credential it was made with (Django's session auth hash, SM-28):
+   * `login(userId, { credential })` stores a keyed fingerprint of it, sealed, and every request
+   * of a signed-in session compares it with what this function returns for the user now (for
+   * example the password hash, or a counter bumped on every password or MFA change). A
+   * mismatch, or null (account gone or disabled), ends the session. So a login that checked
+   * the old password while the password was being changed dies on its next request, whatever
+   * the timing. A rejection answers 503 (fail closed).
+   */
+  readonly currentCredential?: (userId: string) => string | null | Promise<string | null>;
+  /**
+   * Opt-in client binding (SM-58). `detect` emits `session.client_changed` when a session is
+   * used with another User-Agent than the one it was created with; `strict` also ends the
+   * session (both parties sign in again). Off by default: browsers update themselves.
+   * @default 'off'
+   */
+  readonly clientBinding?: 'off' | 'detect' | 'strict';
+  /**
+   * Token-guessing defence (SM-55): a client (by the IP address the adapter determined) that
+   * presents `perClient` unknown well-formed tokens within `windowSeconds` is answered 429
+   * (`TooManyRequestsError`) for the rest of the window whenever it presents a token, and
+   * `session.guessing` is emitted once per window. Counted in this process.
+   * @default { perClient: 100, windowSeconds: 60 }
+   */
+  readonly unknownTokenLimit?:
+    { readonly perClient: number; readonly windowSeconds: number } | 'off';
   readonly cookie?: CookieOptions;
   /** Cross-site request forgery defence, on by default for every unsafe method (SM-35). */
   readonly csrf?: CSRFOptions;
-  /** Inject a clock and randomness (tests). */
+  /**
+   * Inject a clock and randomness (tests). Checked at start-up: `now()` must return finite
+   * epoch milliseconds and `randomBytes(n)` a `Uint8Array` of `n` bytes.
+   */
   readonly runtime?: Partial<Runtime>;
 }
 
@@ -130,6 +171,13 @@ export interface ResolvedConfig {
   readonly sameSite: SameSite;
   readonly allowInsecureHttp: boolean;
   readonly csrf: { readonly enforce: boolean } & OriginPolicy;
+  readonly sessionLimit: {
+    readonly max: number;
+    readonly policy: 'refuse' | 'evict-oldest';
+  } | null;
+  readonly currentCredential: NonNullable<SessionManagerOptions['currentCredential']> | null;
+  readonly clientBinding: 'off' | 'detect' | 'strict';
+  readonly unknownTokenLimit: { readonly perClient: number; readonly windowMs: number } | null;
 }
 
 const FINGERPRINT_NAMES = new Set([
@@ -147,7 +195,7 @@ const FINGERPRINT_NAMES = new Set([
 export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const problems: ConfigProblem[] = [];
   const input = (options ?? {}) as Partial<SessionManagerOptions>;
-  const runtime: Runtime = { ...systemRuntime, ...input.runtime };
+  const runtime = resolveRuntime(input.runtime, problems);
 
   if (!isStore(input.store)) {
     problems.push({
@@ -239,6 +287,34 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     'always',
   );
   const csrf = resolveCSRF(input.csrf, problems);
+  const maxSessions = input.maxSessionsPerUser ?? 0;
+  if (
+    input.maxSessionsPerUser !== undefined &&
+    (!Number.isSafeInteger(maxSessions) || maxSessions < 1)
+  ) {
+    problems.push({ path: 'maxSessionsPerUser', message: 'expected a whole number ≥ 1' });
+  }
+  const limitPolicy = oneOf(
+    problems,
+    'sessionLimitPolicy',
+    input.sessionLimitPolicy,
+    ['refuse', 'evict-oldest'] as const,
+    'evict-oldest',
+  );
+  const clientBinding = oneOf(
+    problems,
+    'clientBinding',
+    input.clientBinding,
+    ['off', 'detect', 'strict'] as const,
+    'off',
+  );
+  if (input.currentCredential !== undefined && typeof input.currentCredential !== 'function') {
+    problems.push({
+      path: 'currentCredential',
+      message: 'expected a function (userId) => the credential now, or null',
+    });
+  }
+  const unknownTokenLimit = resolveUnknownTokenLimit(input.unknownTokenLimit, problems);
 
   if (problems.length > 0 || keyRing === null || !isStore(input.store))
     throw new ConfigError(problems);
@@ -257,7 +333,70 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     sameSite: sameSite === 'lax' ? 'Lax' : sameSite === 'strict' ? 'Strict' : 'None',
     allowInsecureHttp: secure === 'allow-http-development',
     csrf,
+    sessionLimit: maxSessions > 0 ? { max: maxSessions, policy: limitPolicy } : null,
+    currentCredential:
+      typeof input.currentCredential === 'function' ? input.currentCredential : null,
+    clientBinding,
+    unknownTokenLimit,
   };
+}
+
+/**
+ * The injected clock and randomness, checked with one call each: a wrong type or a clock that
+ * returns NaN would otherwise surface as a 500 at the first write, or as "Invalid Date"
+ * deadlines.
+ */
+function resolveRuntime(input: Partial<Runtime> | undefined, problems: ConfigProblem[]): Runtime {
+  const runtime: Runtime = { ...systemRuntime, ...input };
+  if (typeof runtime.now !== 'function') {
+    problems.push({
+      path: 'runtime.now',
+      message: 'expected a function returning epoch milliseconds',
+    });
+  } else {
+    const now: unknown = runtime.now();
+    if (typeof now !== 'number' || !Number.isFinite(now) || now < 0) {
+      problems.push({
+        path: 'runtime.now',
+        message: `returned ${String(now)}; expected finite epoch milliseconds`,
+      });
+    }
+  }
+  if (typeof runtime.randomBytes !== 'function') {
+    problems.push({
+      path: 'runtime.randomBytes',
+      message: 'expected a function (size) => Uint8Array of that many CSPRNG bytes',
+    });
+  } else {
+    const bytes: unknown = runtime.randomBytes(16);
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 16) {
+      problems.push({
+        path: 'runtime.randomBytes',
+        message: 'must return a Uint8Array of exactly the requested size',
+      });
+    }
+  }
+  return runtime;
+}
+
+function resolveUnknownTokenLimit(
+  input: SessionManagerOptions['unknownTokenLimit'],
+  problems: ConfigProblem[],
+): ResolvedConfig['unknownTokenLimit'] {
+  if (input === 'off') return null;
+  if (input === undefined) return { perClient: 100, windowMs: 60_000 };
+  const { perClient = 100, windowSeconds = 60 } =
+    typeof input === 'object' && input !== null ? input : { perClient: Number.NaN };
+  const valid = (value: unknown): boolean =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 1;
+  if (!valid(perClient) || !valid(windowSeconds)) {
+    problems.push({
+      path: 'unknownTokenLimit',
+      message: "expected { perClient, windowSeconds } as whole numbers ≥ 1, or 'off'",
+    });
+    return null;
+  }
+  return { perClient, windowMs: windowSeconds * 1000 };
 }
 
 function resolveCSRF(

@@ -3,7 +3,7 @@ import { StoreUnavailableError, StrongroomError } from './errors.js';
 import type { ResolvedConfig } from './config.js';
 import type { EventHub, SessionEventType } from './events.js';
 import { decodePayload, encodePayload, type SessionPayload } from './payload.js';
-import type { SessionStore, StoredSession } from './store.js';
+import type { SessionStore, StoredSession, TokenMatch } from './store.js';
 
 /** Where a request's Set-Cookie headers go. Each call replaces the cookie of the same name. */
 export interface CookieSink {
@@ -30,6 +30,13 @@ export interface RequestContext {
   readonly csrfHeader?: string | readonly string[] | undefined;
   /** `skip` exempts this request from CSRF checks (webhooks authenticated otherwise). */
   readonly csrf?: 'verify' | 'skip';
+  /**
+   * How long ago the request arrived, in milliseconds, as early as the adapter can tell (before
+   * a body parser ran): the rotation grace window is measured from the arrival, so a slow
+   * upload started with the old token is not mistaken for theft (SM-20). A duration rather than
+   * a time, so that it needs no clock shared with the manager's. Default 0.
+   */
+  readonly ageMs?: number;
 }
 
 export interface OpenedSession {
@@ -44,6 +51,15 @@ interface EventFields {
   readonly previousSessionId?: string | null;
 }
 
+/** A record without its ciphertext: what the associated data of the ciphertext binds. */
+export type RecordFields = Omit<StoredSession, 'sealed' | 'version'>;
+
+/** A token's store entry, and which of the ring's hashes of the token found it. */
+export interface FoundToken {
+  readonly match: TokenMatch;
+  readonly tokenHash: string;
+}
+
 /** How many decrypted sessions an engine remembers (about 1 KB each for small sessions). */
 const OPENED_CACHE_ENTRIES = 10_000;
 
@@ -51,7 +67,10 @@ const OPENED_CACHE_ENTRIES = 10_000;
 export class Engine {
   readonly config: ResolvedConfig;
   readonly events: EventHub;
-  readonly #opened = new Map<string, { readonly sealed: string; readonly opened: OpenedSession }>();
+  readonly #opened = new Map<
+    string,
+    { readonly sealed: string; readonly bound: string; readonly opened: OpenedSession }
+  >();
 
   constructor(config: ResolvedConfig, events: EventHub) {
     this.config = config;
@@ -134,20 +153,41 @@ export class Engine {
     return serializeCookie(name, value, this.#attributes(request, null));
   }
 
-  seal(sessionId: string, payload: SessionPayload): string {
-    return this.config.keyRing.seal(encodePayload(payload), sessionId);
+  /**
+   * Finds the session of a token: under the active key's hash first, then under older keys'
+   * (sessions issued before a key rotation). One store read per key tried.
+   */
+  async findToken(token: string): Promise<FoundToken | null> {
+    for (const tokenHash of this.config.keyRing.tokenHashes(token)) {
+      const match = await this.call('load', (store) => store.findByTokenHash(tokenHash));
+      if (match !== null) return { match, tokenHash };
+    }
+    return null;
+  }
+
+  tokenHash(token: string): string {
+    return this.config.keyRing.tokenHash(token);
+  }
+
+  /** Seals the payload, binding every field of the record to it (SM-51). */
+  seal(record: RecordFields, payload: SessionPayload): string {
+    return this.config.keyRing.seal(encodePayload(payload), boundFields(record));
   }
 
   /**
-   * Null when the record does not authenticate or decode: tampered, swapped or corrupt.
-   * Authenticated decryptions are remembered per session id and ciphertext, so a read-heavy
-   * session is decrypted once per write rather than once per request; any other ciphertext
-   * (a new write, a tampered or swapped blob) misses and is decrypted and checked afresh.
+   * Null when the record does not authenticate or decode (tampered, swapped, corrupt, or a
+   * field changed in the store), or when its deadlines reach further than the configuration
+   * allows. Authenticated decryptions are remembered per session id, ciphertext and bound
+   * fields, so a read-heavy session is decrypted once per write rather than once per request;
+   * anything else misses and is decrypted and checked afresh.
    */
   open(session: StoredSession): OpenedSession | null {
+    if (!this.#withinConfiguredDeadlines(session)) return null;
+    const bound = boundFields(session);
     const cached = this.#opened.get(session.id);
-    if (cached !== undefined && cached.sealed === session.sealed) return cached.opened;
-    const decrypted = this.config.keyRing.open(session.sealed, session.id);
+    if (cached !== undefined && cached.sealed === session.sealed && cached.bound === bound)
+      return cached.opened;
+    const decrypted = this.config.keyRing.open(session.sealed, bound);
     const payload = decrypted === null ? null : decodePayload(decrypted.plaintext);
     if (decrypted === null || payload === null) return null;
     const opened = { payload, sealedWithActiveKey: decrypted.sealedWithActiveKey };
@@ -155,8 +195,19 @@ export class Engine {
       // Oldest first: Map iteration follows insertion order.
       this.#opened.delete(this.#opened.keys().next().value as string);
     }
-    this.#opened.set(session.id, { sealed: session.sealed, opened });
+    this.#opened.set(session.id, { sealed: session.sealed, bound, opened });
     return opened;
+  }
+
+  /**
+   * A record may not outlive the configured timeouts: a deadline past them was written by
+   * someone other than this library, or under a longer configuration that no longer applies.
+   */
+  #withinConfiguredDeadlines(session: StoredSession): boolean {
+    return (
+      session.absoluteExpiresAt - session.createdAt <= this.config.absoluteTimeoutMs &&
+      session.idleExpiresAt - session.lastSeenAt <= this.config.idleTimeoutMs
+    );
   }
 
   /** Which deadline has passed, if any. */
@@ -174,4 +225,25 @@ export class Engine {
   #attributes(request: RequestContext, maxAgeSeconds: number | null): CookieAttributes {
     return { secure: request.secure, sameSite: this.config.sameSite, maxAgeSeconds };
   }
+}
+
+/**
+ * The associated data of a record's ciphertext: every field but the version (a counter for
+ * compare-and-set) and the ciphertext itself. Changing any of them in the store, such as the
+ * user id, a deadline or the token hash, makes the record fail to open (SM-51). Versioned so
+ * that the scheme can change; JSON so that no value can run into the next.
+ */
+export function boundFields(record: RecordFields): string {
+  return JSON.stringify([
+    2,
+    record.id,
+    record.tokenHash,
+    record.userId,
+    record.createdAt,
+    record.authenticatedAt,
+    record.lastSeenAt,
+    record.idleExpiresAt,
+    record.absoluteExpiresAt,
+    record.rotatedAt,
+  ]);
 }

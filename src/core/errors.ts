@@ -21,6 +21,8 @@ export type StrongroomErrorCode =
   | 'ERR_REAUTHENTICATION_REQUIRED'
   | 'ERR_INSECURE_TRANSPORT'
   | 'ERR_CSRF'
+  | 'ERR_SESSION_LIMIT'
+  | 'ERR_TOO_MANY_REQUESTS'
   | 'ERR_INVALID_ARGUMENT';
 
 /** Base class of every Strongroom error. */
@@ -116,8 +118,7 @@ export type CSRFFailureReason =
   | 'token-missing'
   | 'token-malformed'
   | 'token-invalid'
-  | 'token-ambiguous'
-  | 'content-type';
+  | 'token-ambiguous';
 
 /** An unsafe request failed CSRF verification. Adapters answer 403 and change nothing. */
 export class CSRFError extends StrongroomError {
@@ -126,6 +127,37 @@ export class CSRFError extends StrongroomError {
   constructor(reason: CSRFFailureReason) {
     super('ERR_CSRF', 403, `Cross-site request forgery check failed: ${reason}`);
     this.reason = reason;
+  }
+}
+
+/**
+ * A login would exceed `maxSessionsPerUser` under `sessionLimitPolicy: 'refuse'` (SM-34).
+ * Nothing changed: the visitor keeps the session they had.
+ */
+export class SessionLimitError extends StrongroomError {
+  constructor() {
+    super(
+      'ERR_SESSION_LIMIT',
+      409,
+      'Too many active sessions for this account; sign out on another device first',
+    );
+  }
+}
+
+/**
+ * The client presented too many unknown session tokens and is refused for a while (SM-55).
+ * Adapters answer 429 with `Retry-After: retryAfterSeconds`.
+ */
+export class TooManyRequestsError extends StrongroomError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super(
+      'ERR_TOO_MANY_REQUESTS',
+      429,
+      'Too many requests with unknown session tokens; try again later',
+    );
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

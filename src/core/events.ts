@@ -15,6 +15,9 @@ export type SessionEventType =
   | 'session.malformed_token'
   | 'session.duplicate_cookie'
   | 'session.tampered'
+  | 'session.client_changed'
+  | 'session.limit_reached'
+  | 'session.guessing'
   | 'store.failed'
   | 'csrf.rejected';
 

@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  timingSafeEqual,
+} from 'node:crypto';
 import type { ConfigProblem } from './errors.js';
 import type { Runtime } from './runtime.js';
 
@@ -23,11 +29,18 @@ const MIN_SECRET_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HKDF_INFO = 'strongroom session seal v1';
+const TOKEN_HASH_INFO = 'strongroom token hash v1';
+const CREDENTIAL_INFO = 'strongroom credential fingerprint v1';
 const KEYGEN_HINT = 'generate one with `npx strongroom keygen`';
 
 interface DerivedKey {
   readonly id: string;
+  /** AES-256-GCM key for records at rest. */
   readonly key: Buffer;
+  /** HMAC key for token hashes: without it, a store writer cannot make a hash for a token. */
+  readonly tokenKey: Buffer;
+  /** HMAC key for credential fingerprints (see `Session.login`'s `credential`). */
+  readonly credentialKey: Buffer;
 }
 
 /** The result of opening a sealed value. */
@@ -55,6 +68,34 @@ export class KeyRing {
 
   get activeKeyId(): string {
     return this.#active().id;
+  }
+
+  /**
+   * The store key of a token under each key of the ring, active key first (SM-50). Keyed, so
+   * that someone who can write to the store cannot compute a valid entry for a token of their
+   * choosing; several, so that sessions issued before a key rotation are still found.
+   */
+  tokenHashes(token: string): string[] {
+    return this.#keys.map((k) => hmac(k.tokenKey, token));
+  }
+
+  /** The store key of a new token: under the active key. */
+  tokenHash(token: string): string {
+    return hmac(this.#active().tokenKey, token);
+  }
+
+  /** A fingerprint of a user's credential, bound to the user id, under the active key. */
+  credentialFingerprint(userId: string, credential: string): string {
+    return hmac(this.#active().credentialKey, `${userId}\u0000${credential}`);
+  }
+
+  /** Whether `fingerprint` was made from this user and credential under any key of the ring. */
+  matchesCredential(fingerprint: string, userId: string, credential: string): boolean {
+    const expected = Buffer.from(fingerprint);
+    return this.#keys.some((k) => {
+      const actual = Buffer.from(hmac(k.credentialKey, `${userId}\u0000${credential}`));
+      return actual.length === expected.length && timingSafeEqual(actual, expected);
+    });
   }
 
   seal(plaintext: string, associatedData: string): string {
@@ -145,8 +186,18 @@ function deriveKey(entry: unknown, path: string, problems: ConfigProblem[]): Der
     ok = false;
   }
   if (!ok || bytes === null) return null;
-  const key = Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), HKDF_INFO, 32));
-  return { id: id as string, key };
+  const derive = (info: string): Buffer =>
+    Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), info, 32));
+  return {
+    id: id as string,
+    key: derive(HKDF_INFO),
+    tokenKey: derive(TOKEN_HASH_INFO),
+    credentialKey: derive(CREDENTIAL_INFO),
+  };
+}
+
+function hmac(key: Buffer, value: string): string {
+  return createHmac('sha256', key).update(value, 'utf8').digest('base64url');
 }
 
 function decodeSecret(secret: string): Buffer | null {

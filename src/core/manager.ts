@@ -1,19 +1,18 @@
 import { checkOrigin, isUnsafeMethod, pickToken } from '../csrf/request-check.js';
 import { isWellFormedCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-token.js';
 import { resolveConfig, type SessionManagerOptions } from './config.js';
-import { CSRFError, type CSRFFailureReason } from './errors.js';
+import { CSRFError, TooManyRequestsError, type CSRFFailureReason } from './errors.js';
 import { readCookies } from './cookie.js';
 import { Engine, type CookieSink, type OpenedSession, type RequestContext } from './engine.js';
 import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
-import {
-  describeSessions,
-  Session,
-  type SessionData,
-  type SessionInfo,
-  type UntypedSessionData,
-} from './session.js';
+import { describeSessions } from './session-info.js';
+import { Session, type SessionData, type SessionInfo, type UntypedSessionData } from './session.js';
 import type { StoredSession } from './store.js';
-import { generateToken, hashToken, isWellFormedSessionId, isWellFormedToken } from './token.js';
+import { passesBindings } from './bindings.js';
+import { GuessLimiter } from './guess-limiter.js';
+import { revokeAllSessions } from './revoke-all.js';
+import type { SessionPayload } from './payload.js';
+import { generateToken, isWellFormedSessionId, isWellFormedToken } from './token.js';
 
 /**
  * Loads and manages sessions. Framework-free: it takes header strings in and hands Set-Cookie
@@ -31,6 +30,13 @@ export interface SessionManager<Data extends SessionData = UntypedSessionData> {
   on(type: SessionEventType | '*', listener: SessionEventListener): () => void;
   /** Administrative: ends every session of a user (account disabled, SM-29/SM-30). */
   revokeUserSessions(userId: string): Promise<number>;
+  /**
+   * Incident response (SM-30): ends every session that exists when it is called, of every user
+   * and anonymous ones, in bounded batches, one `session.revoked` event each (reason
+   * `revoke-all`). Sessions created by logins after the call started are kept. Returns how many
+   * were ended.
+   */
+  revokeAllSessions(options?: { readonly batchSize?: number }): Promise<number>;
   /** Administrative: ends one session by its public id. */
   revokeSession(sessionId: string): Promise<boolean>;
   /** Administrative: a user's live sessions. */
@@ -41,11 +47,21 @@ export interface SessionManager<Data extends SessionData = UntypedSessionData> {
 
 /** How many session cookies one request may present before none of them is looked up. */
 const MAX_SESSION_COOKIES = 4;
+/** Clients tracked by the token-guessing defence; the oldest window goes first beyond it. */
+const MAX_TRACKED_CLIENTS = 10_000;
+/** No request is honoured as having arrived longer ago than this (a stalled upload). */
+const MAX_ARRIVAL_AGE_MS = 10 * 60_000;
+
+/**
+ * How a live token relates to its session: the current token, the previous one within its
+ * grace window, or the previous one after it whose successor was never presented (the
+ * response that carried it was lost, so the session rotates again).
+ */
+type TokenStanding = 'current' | 'grace' | 'lost-response';
 
 interface DueWrites {
   readonly now: number;
   readonly rotate: boolean;
-  readonly reseal: boolean;
 }
 
 type Resolution =
@@ -54,7 +70,7 @@ type Resolution =
       readonly token: string;
       readonly session: StoredSession;
       readonly opened: OpenedSession;
-      readonly inGrace: boolean;
+      readonly standing: TokenStanding;
     }
   | {
       readonly kind: 'dead';
@@ -62,6 +78,7 @@ type Resolution =
       readonly expired: StoredSession | null;
     };
 type LiveResolution = Extract<Resolution, { kind: 'live' }>;
+const DEAD: Resolution = { kind: 'dead', expired: null };
 
 /**
  * Creates a session manager. Throws a `ConfigError` listing every configuration problem.
@@ -84,6 +101,14 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
 ): SessionManager<Data> {
   const config = resolveConfig(options);
   const engine = new Engine(config, new EventHub());
+  const guesses =
+    config.unknownTokenLimit === null
+      ? null
+      : new GuessLimiter({
+          max: config.unknownTokenLimit.perClient,
+          windowMs: config.unknownTokenLimit.windowMs,
+          maxClients: MAX_TRACKED_CLIENTS,
+        });
   if (config.allowInsecureHttp) {
     process.emitWarning(
       'Strongroom: cookie.secure is "allow-http-development": session cookies may travel over plain HTTP. Never use this in production.',
@@ -129,6 +154,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     if (tokens.length < values.length) engine.emit('session.malformed_token', request, {});
     if (values.length > 1)
       engine.emit('session.duplicate_cookie', request, { reason: `${values.length} values` });
+    if (tokens.length > 0) refuseGuesser(request);
 
     const resolutions =
       tokens.length === 1
@@ -173,6 +199,13 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     return new Session<Data>(engine, request, sink, { ...refreshed, preSessionSecret: null });
   }
 
+  /** SM-55: a client that guessed too many tokens gets no more lookups for a while. */
+  function refuseGuesser(request: RequestContext): void {
+    if (guesses === null) return;
+    const blockedFor = guesses.blockedFor(clientKey(request), engine.now());
+    if (blockedFor > 0) throw new TooManyRequestsError(Math.ceil(blockedFor / 1000));
+  }
+
   /**
    * Layer 2: the synchronizer token, checked against the session's CSRF secret (or the
    * pre-session one) before any write, so a rejected request changes nothing (SM-36, SM-39).
@@ -206,15 +239,17 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     return new CSRFError(reason);
   }
 
-  /** Classifies one well-formed token, applying the consequences of expiry and theft. */
+  /** Classifies one well-formed token, applying the consequences of expiry, theft and binding. */
   async function resolve(request: RequestContext, token: string): Promise<Resolution> {
-    const match = await engine.call('load', (store) => store.findByTokenHash(hashToken(token)));
-    if (match === null) {
+    const found = await engine.findToken(token);
+    if (found === null) {
       // SM-15: strict mode; an unknown token is never adopted.
       engine.emit('session.unknown_token', request, {});
-      return { kind: 'dead', expired: null };
+      if (guesses?.recordUnknown(clientKey(request), engine.now()) === true)
+        engine.emit('session.guessing', request, { reason: 'unknown-tokens' });
+      return DEAD;
     }
-    const { session, retiredGraceUntil } = match;
+    const { session, retiredGraceUntil } = found.match;
     const fields = { sessionId: session.id, userId: session.userId };
     const now = engine.now();
     const expired = engine.expiryReason(session, now);
@@ -223,50 +258,91 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
       engine.emit('session.expired', request, { ...fields, reason: expired });
       return { kind: 'dead', expired: session };
     }
-    if (retiredGraceUntil !== null && now > retiredGraceUntil) {
-      // SM-20: a rotated-out token after its grace window means two parties hold the session.
-      if (config.theftPolicy === 'revoke')
-        await engine.call('revoke', (store) => store.delete(session.id));
-      engine.emit('session.theft_detected', request, { ...fields, reason: config.theftPolicy });
-      return { kind: 'dead', expired: null };
-    }
     const opened = engine.open(session);
     if (opened === null) {
       engine.emit('session.tampered', request, fields);
-      return { kind: 'dead', expired: null };
+      return DEAD;
     }
-    return { kind: 'live', token, session, opened, inGrace: retiredGraceUntil !== null };
+    const standing =
+      retiredGraceUntil === null
+        ? 'current'
+        : standingOfRetired(found.tokenHash, session, opened.payload, now - arrivalAge(request));
+    if (standing === 'theft') {
+      // SM-20: the successor was presented, and now its predecessor is again, after the grace
+      // window: two parties hold the session.
+      if (config.theftPolicy === 'revoke')
+        await engine.call('revoke', (store) => store.delete(session.id));
+      engine.emit('session.theft_detected', request, { ...fields, reason: config.theftPolicy });
+      return DEAD;
+    }
+    if (!(await passesBindings(engine, request, session, opened.payload))) return DEAD;
+    return { kind: 'live', token, session, opened, standing };
+  }
+
+  /**
+   * SM-20: only the token the last rotation replaced is honoured: within the grace window
+   * (measured from the request's arrival), or after it while its successor has never been
+   * presented (the response carrying it was lost; the session rotates again). Any other
+   * retired token, or the previous one once its successor was seen, is theft. The grace
+   * deadline comes from the sealed record, not from the store's copy.
+   */
+  function standingOfRetired(
+    tokenHash: string,
+    session: StoredSession,
+    payload: SessionPayload,
+    arrivedAt: number,
+  ): TokenStanding | 'theft' {
+    if (payload.previousTokenHash !== tokenHash) return 'theft';
+    if (arrivedAt <= session.rotatedAt + config.rotationGraceMs) return 'grace';
+    return payload.successorSeen ? 'theft' : 'lost-response';
   }
 
   /** What a load must write: rotation, touch, re-sealing; null for none (and in a grace window). */
   function dueWrites(live: LiveResolution): DueWrites | null {
-    const { session, opened } = live;
-    if (live.inGrace) return null;
+    const { session, opened, standing } = live;
+    if (standing === 'grace') return null;
     const now = engine.now();
+    if (standing === 'lost-response') return { now, rotate: true };
     const rotate = now - session.rotatedAt >= config.rotationIntervalMs;
     const touch = now - session.lastSeenAt >= config.touchIntervalMs;
     const reseal = !opened.sealedWithActiveKey;
-    return rotate || touch || reseal ? { now, rotate, reseal } : null;
+    // The first request with a new token records that it arrived (SM-20).
+    const firstUse = !opened.payload.successorSeen;
+    return rotate || touch || reseal || firstUse ? { now, rotate } : null;
   }
 
-  /** Rotation, touch and re-sealing under the active key, in one store write. */
+  /** Rotation, touch, first use of a token and re-sealing under the active key, in one write. */
   async function refresh(
     request: RequestContext,
     sink: CookieSink,
     live: LiveResolution,
-    { now, rotate, reseal }: DueWrites,
+    { now, rotate }: DueWrites,
   ): Promise<{ record: StoredSession; payload: OpenedSession['payload'] } | null> {
     const { session, opened } = live;
-
     const token = rotate ? generateToken(config.runtime) : live.token;
-    const next: StoredSession = {
+    // After a lost response the client still holds the previous token: it stays the one
+    // honoured, and the undelivered current token is retired behind it.
+    const previousTokenHash = !rotate
+      ? opened.payload.previousTokenHash
+      : live.standing === 'lost-response'
+        ? opened.payload.previousTokenHash
+        : session.tokenHash;
+    const payload: SessionPayload = {
+      ...opened.payload,
+      previousTokenHash,
+      successorSeen: !rotate,
+    };
+    const fields = {
       ...session,
-      tokenHash: rotate ? hashToken(token) : session.tokenHash,
+      tokenHash: rotate ? engine.tokenHash(token) : session.tokenHash,
       lastSeenAt: now,
       idleExpiresAt: engine.idleDeadline(session, now),
       rotatedAt: rotate ? now : session.rotatedAt,
+    };
+    const next: StoredSession = {
+      ...fields,
       version: session.version + 1,
-      sealed: reseal ? engine.seal(session.id, opened.payload) : session.sealed,
+      sealed: engine.seal(fields, payload),
     };
     const retire = rotate
       ? { tokenHash: session.tokenHash, graceUntil: now + config.rotationGraceMs }
@@ -275,11 +351,11 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
       if (rotate) {
         sink.setCookie(
           engine.cookieName(request.secure),
-          engine.sessionCookie(request, token, next, opened.payload.persistent),
+          engine.sessionCookie(request, token, next, payload.persistent),
         );
         engine.emit('session.rotated', request, { sessionId: session.id, userId: session.userId });
       }
-      return { record: next, payload: opened.payload };
+      return { record: next, payload };
     }
     // A concurrent request of the same browser wrote first (and may have rotated): use its
     // version. Our token stays valid for the grace window; the winner sends the new cookie.
@@ -294,6 +370,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     load,
     on: (type, listener) => engine.events.on(type, listener),
     revokeUserSessions: (userId) => engine.revokeUser(userId, null, 'admin', null),
+    revokeAllSessions: (options) => revokeAllSessions(engine, options),
     async revokeSession(sessionId) {
       if (!isWellFormedSessionId(sessionId)) return false;
       const deleted = await engine.call('revoke', (store) => store.delete(sessionId));
@@ -321,4 +398,15 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
 function singleToken(values: readonly string[]): string | null {
   const [value] = values;
   return values.length === 1 && value !== undefined && isWellFormedToken(value) ? value : null;
+}
+
+/** A non-negative, finite age: an adapter's clock glitch must never widen the grace window. */
+function arrivalAge(request: RequestContext): number {
+  const age = request.ageMs ?? 0;
+  return Number.isFinite(age) && age > 0 ? Math.min(age, MAX_ARRIVAL_AGE_MS) : 0;
+}
+
+/** Who the token-guessing defence counts: the address the adapter determined. */
+function clientKey(request: RequestContext): string {
+  return request.ip ?? 'unknown';
 }

@@ -6,6 +6,18 @@ export interface SessionPayload {
   readonly csrfSecret: string;
   /** Whether the cookie outlives the browser session ("remember me"). */
   readonly persistent: boolean;
+  /**
+   * The hash of the token the last rotation replaced: the only retired token honoured for the
+   * grace window (or, until its successor is seen, after it). Null before the first rotation.
+   */
+  readonly previousTokenHash: string | null;
+  /**
+   * Whether the current token has been presented since it was issued. Until then, its
+   * predecessor coming back is a lost response, not theft (SM-20).
+   */
+  readonly successorSeen: boolean;
+  /** Fingerprint of the credential the user signed in with, when the app binds one (SM-28). */
+  readonly credential: string | null;
 }
 
 const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
@@ -22,6 +34,9 @@ export function encodePayload(payload: SessionPayload): string {
     u: payload.userAgent,
     c: payload.csrfSecret,
     p: payload.persistent ? 1 : 0,
+    r: payload.previousTokenHash,
+    s: payload.successorSeen ? 1 : 0,
+    f: payload.credential,
   });
 }
 
@@ -39,11 +54,11 @@ export function decodePayload(text: string): SessionPayload | null {
     return null;
   }
   if (!isPlainObject(raw)) return null;
-  const { d, i, u, c, p } = raw;
+  const { d, i, u, c, p, r, s, f } = raw;
   if (!isPlainObject(d) || !isNullableString(i) || !isNullableString(u) || typeof c !== 'string') {
     return null;
   }
-  if (p !== 0 && p !== 1) return null;
+  if (!isFlag(p) || !isFlag(s) || !isNullableString(r) || !isNullableString(f)) return null;
   // Frozen: decoded payloads are shared between requests, and a change that bypasses
   // `session.set()` would never be stored anyway. Mutating one throws instead of silently
   // diverging from the store.
@@ -53,6 +68,9 @@ export function decodePayload(text: string): SessionPayload | null {
     userAgent: u,
     csrfSecret: c,
     persistent: p === 1,
+    previousTokenHash: r,
+    successorSeen: s === 1,
+    credential: f,
   });
 }
 
@@ -66,6 +84,10 @@ function deepFreeze<T>(value: T): T {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isFlag(value: unknown): value is 0 | 1 {
+  return value === 0 || value === 1;
 }
 
 function isNullableString(value: unknown): value is string | null {

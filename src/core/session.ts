@@ -5,11 +5,15 @@ import {
   InvalidArgumentError,
   ReauthenticationRequiredError,
   SessionEndedError,
+  SessionLimitError,
   StoreUnavailableError,
 } from './errors.js';
 import type { SessionPayload } from './payload.js';
 import type { StoredSession } from './store.js';
-import { generateSessionId, generateToken, hashToken, isWellFormedSessionId } from './token.js';
+import { clientMetadata, describeSessions, toDate, type SessionInfo } from './session-info.js';
+
+export type { SessionInfo };
+import { generateSessionId, generateToken, isWellFormedSessionId } from './token.js';
 
 /**
  * The constraint on application data: an object type whose values are JSON-serialisable.
@@ -18,20 +22,6 @@ import { generateSessionId, generateToken, hashToken, isWellFormedSessionId } fr
  */
 export type SessionData = object;
 export type UntypedSessionData = Record<string, unknown>;
-
-/** One entry of a user's session list (SM-33). Public ids only, never tokens. */
-export interface SessionInfo {
-  readonly id: string;
-  /** Whether this is the session of the request that asked. */
-  readonly current: boolean;
-  readonly createdAt: Date;
-  readonly authenticatedAt: Date | null;
-  readonly lastSeenAt: Date;
-  readonly idleExpiresAt: Date;
-  readonly absoluteExpiresAt: Date;
-  readonly userAgent: string | null;
-  readonly ip: string | null;
-}
 
 export interface LoginOptions<Data extends SessionData> {
   /**
@@ -48,6 +38,18 @@ export interface LoginOptions<Data extends SessionData> {
   readonly cookie?: 'browser-session' | 'persistent';
   /** Data to store in the new session, in the same write as the login. */
   readonly data?: Partial<Data>;
+  /**
+   * The credential the login was checked against (the password hash just verified, or a
+   * credential version), when the manager has `currentCredential`: a keyed fingerprint of it
+   * is sealed into the session and compared on every request (SM-28). Pass exactly what
+   * `currentCredential` returns for the user, read in the same step as the password check.
+   */
+  readonly credential?: string;
+}
+
+export interface RegenerateOptions {
+  /** The user's new credential, after a password change (see {@link LoginOptions.credential}). */
+  readonly credential?: string;
 }
 
 /** What {@link Session} needs to write a brand-new record. */
@@ -58,16 +60,22 @@ interface NewSession {
   readonly absoluteExpiresAt: number;
   readonly data: Readonly<Record<string, unknown>>;
   readonly persistent: boolean;
+  /** The sealed credential fingerprint. */
+  readonly credential: string | null;
   /** Null: a new one. */
   readonly csrfSecret: string | null;
-  readonly replaces: string | null;
+  readonly replaces: StoredSession | null;
+}
+
+/** The state a replacement (login, regenerate) starts from. */
+interface Current {
+  readonly record: StoredSession;
+  readonly payload: SessionPayload;
 }
 
 /** A write retried this often against concurrent writers before giving up loudly. */
 const MAX_WRITE_ATTEMPTS = 32;
 const MAX_USER_ID_LENGTH = 255;
-const MAX_USER_AGENT_LENGTH = 512;
-const MAX_IP_LENGTH = 64;
 
 /**
  * The session of one request. Reads are synchronous; every mutation is awaited and written
@@ -171,6 +179,8 @@ export class Session<Data extends SessionData = UntypedSessionData> {
    * Signs `userId` in: a new token AND a new session id, the old session deleted in the same
    * store step, a new CSRF secret, `authenticatedAt` now (SM-16, SM-17, SM-19). Also use it
    * for re-authentication (step-up) and when another user signs in over this session.
+   * Throws {@link SessionEndedError} when the signed-in session it replaces was ended meanwhile
+   * (SM-31); an anonymous pre-login session that is gone is simply not replaced.
    */
   async login(userId: string, options: LoginOptions<Data> = {}): Promise<void> {
     if (typeof userId !== 'string' || userId.length === 0 || userId.length > MAX_USER_ID_LENGTH) {
@@ -178,38 +188,49 @@ export class Session<Data extends SessionData = UntypedSessionData> {
         `userId must be a non-empty string of at most ${MAX_USER_ID_LENGTH} characters`,
       );
     }
-    const now = this.#engine.now();
-    const kept: Record<string, unknown> = {};
-    for (const key of options.keep ?? []) {
-      if (this.#payload !== null && Object.hasOwn(this.#payload.data, key))
-        kept[key] = this.#payload.data[key];
-    }
-    await this.#replace({
-      userId,
-      createdAt: now,
-      authenticatedAt: now,
-      absoluteExpiresAt: now + this.#engine.config.absoluteTimeoutMs,
-      data: { ...kept, ...options.data },
-      persistent: options.cookie === 'persistent',
-      event: 'session.authenticated',
+    const credential = this.#fingerprint(userId, options.credential);
+    await this.#replace('session.authenticated', (current) => {
+      const now = this.#engine.now();
+      const kept: Record<string, unknown> = {};
+      for (const key of options.keep ?? []) {
+        if (current !== null && Object.hasOwn(current.payload.data, key))
+          kept[key] = current.payload.data[key];
+      }
+      return {
+        userId,
+        createdAt: now,
+        authenticatedAt: now,
+        absoluteExpiresAt: now + this.#engine.config.absoluteTimeoutMs,
+        data: { ...kept, ...options.data },
+        persistent: options.cookie === 'persistent',
+        credential,
+      };
     });
   }
 
   /**
    * New token and session id for the same user and data, keeping the deadlines: for privilege
-   * changes without a new login (role change, impersonation, password change; SM-17).
+   * changes without a new login (role change, impersonation, password change; SM-17). Throws
+   * {@link SessionEndedError} when the session was ended meanwhile: it never comes back (SM-31).
    */
-  async regenerate(): Promise<void> {
-    const record = this.#requireRecord();
-    const payload = this.#payload as SessionPayload;
-    await this.#replace({
-      userId: record.userId,
-      createdAt: record.createdAt,
-      authenticatedAt: record.authenticatedAt,
-      absoluteExpiresAt: record.absoluteExpiresAt,
-      data: payload.data,
-      persistent: payload.persistent,
-      event: 'session.regenerated',
+  async regenerate(options: RegenerateOptions = {}): Promise<void> {
+    const { userId } = this.#requireRecord();
+    const credential =
+      options.credential === undefined || userId === null
+        ? undefined
+        : this.#fingerprint(userId, options.credential);
+    await this.#replace('session.regenerated', (current) => {
+      // #replace starts from the live record: a regeneration never runs on nothing.
+      const { record, payload } = current as Current;
+      return {
+        userId: record.userId,
+        createdAt: record.createdAt,
+        authenticatedAt: record.authenticatedAt,
+        absoluteExpiresAt: record.absoluteExpiresAt,
+        data: payload.data,
+        persistent: payload.persistent,
+        credential: credential ?? payload.credential,
+      };
     });
   }
 
@@ -340,12 +361,15 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       const now = engine.now();
       if (engine.expiryReason(record, now) !== null) throw this.#ended();
       const nextPayload: SessionPayload = { ...payload, data: change(payload.data) };
-      const next: StoredSession = {
+      const fields = {
         ...record,
         lastSeenAt: now,
         idleExpiresAt: engine.idleDeadline(record, now),
+      };
+      const next: StoredSession = {
+        ...fields,
         version: record.version + 1,
-        sealed: engine.seal(record.id, nextPayload),
+        sealed: engine.seal(fields, nextPayload),
       };
       if (await engine.call('update', (store) => store.update(next, { retire: null }))) {
         this.#record = next;
@@ -375,6 +399,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       absoluteExpiresAt: now + this.#engine.config.absoluteTimeoutMs,
       data,
       persistent: false,
+      credential: null,
       // Adopting the pre-session CSRF secret keeps forms rendered before the first write valid.
       csrfSecret: this.#preSessionSecret,
       replaces: null,
@@ -382,26 +407,57 @@ export class Session<Data extends SessionData = UntypedSessionData> {
     this.#engine.emit('session.created', this.#request, { sessionId: this.id });
   }
 
+  /**
+   * Issues a new session in place of the current one (or of none). The store deletes the
+   * current record only if it is still there at the version this request read: when a
+   * concurrent write moved it on, the replacement starts again from that version; when it was
+   * ended (logout, revocation, expiry), the replacement throws and nothing is created (SM-31).
+   */
   async #replace(
-    next: Omit<NewSession, 'csrfSecret' | 'replaces'> & {
-      event: 'session.authenticated' | 'session.regenerated';
-    },
+    event: 'session.authenticated' | 'session.regenerated',
+    build: (current: Current | null) => Omit<NewSession, 'csrfSecret' | 'replaces'>,
   ): Promise<void> {
-    const previous = this.#record;
-    // A fresh CSRF secret: tokens rendered before a privilege change stop working (SM-19).
-    await this.#issue({ ...next, csrfSecret: null, replaces: previous?.id ?? null });
-    this.#engine.emit(next.event, this.#request, {
-      sessionId: this.id,
-      userId: next.userId,
-      previousSessionId: previous?.id ?? null,
-    });
+    const engine = this.#engine;
+    for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+      const previous = this.#record;
+      const payload = this.#payload;
+      const current = previous === null || payload === null ? null : { record: previous, payload };
+      // A fresh CSRF secret: tokens rendered before a privilege change stop working (SM-19).
+      const next = { ...build(current), csrfSecret: null, replaces: previous };
+      if (await this.#issue(next)) {
+        engine.emit(event, this.#request, {
+          sessionId: this.id,
+          userId: next.userId,
+          previousSessionId: previous?.id ?? null,
+        });
+        return;
+      }
+      const replaced = previous as StoredSession;
+      const fresh = await engine.call('insert', (store) => store.findById(replaced.id));
+      const opened = fresh === null ? null : engine.open(fresh);
+      if (fresh === null || opened === null || engine.expiryReason(fresh, engine.now()) !== null) {
+        // A login whose anonymous pre-login session is gone (a parallel login consumed it, a
+        // double-submitted form) proves who the user is by itself: it signs in afresh, taking
+        // nothing from the lost session. A signed-in session that ended stays ended.
+        if (event !== 'session.authenticated' || replaced.userId !== null) throw this.#ended();
+        this.#record = null;
+        this.#payload = null;
+        continue;
+      }
+      this.#record = fresh;
+      this.#payload = opened.payload;
+    }
+    throw new StoreUnavailableError('insert (too many concurrent writers)');
   }
 
-  /** Writes a brand-new record (new id, new token) and issues its cookie. */
-  async #issue(next: NewSession): Promise<void> {
+  /**
+   * Writes a brand-new record (new id, new token) and issues its cookie. False when the
+   * session it replaces is no longer at the version this request read.
+   */
+  async #issue(next: NewSession): Promise<boolean> {
     this.#assertCanIssueCookie();
     const engine = this.#engine;
-    const runtime = engine.config.runtime;
+    const { runtime, sessionLimit } = engine.config;
     const now = engine.now();
     const id = generateSessionId(runtime);
     const token = generateToken(runtime);
@@ -410,10 +466,14 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       ...clientMetadata(this.#request),
       csrfSecret: next.csrfSecret ?? generateCSRFSecret(runtime),
       persistent: next.persistent,
+      // A brand-new token has no predecessor for theft detection to watch.
+      previousTokenHash: null,
+      successorSeen: true,
+      credential: next.credential,
     };
-    const record: StoredSession = {
+    const fields = {
       id,
-      tokenHash: hashToken(token),
+      tokenHash: engine.tokenHash(token),
       userId: next.userId,
       createdAt: next.createdAt,
       authenticatedAt: next.authenticatedAt,
@@ -421,10 +481,29 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       idleExpiresAt: engine.idleDeadline(next, now),
       absoluteExpiresAt: next.absoluteExpiresAt,
       rotatedAt: now,
-      version: 1,
-      sealed: engine.seal(id, payload),
     };
-    await engine.call('insert', (store) => store.insert(record, { replaces: next.replaces }));
+    const record: StoredSession = { ...fields, version: 1, sealed: engine.seal(fields, payload) };
+    const replaces =
+      next.replaces === null ? null : { id: next.replaces.id, version: next.replaces.version };
+    const limit = sessionLimit === null || next.userId === null ? null : { ...sessionLimit, now };
+    const result = await engine.call('insert', (store) =>
+      store.insert(record, { replaces, limit }),
+    );
+    if (result.status === 'conflict') return false;
+    if (result.status === 'limit-reached') {
+      engine.emit('session.limit_reached', this.#request, {
+        userId: next.userId,
+        reason: 'refuse',
+      });
+      throw new SessionLimitError();
+    }
+    for (const sessionId of result.evicted) {
+      engine.emit('session.revoked', this.#request, {
+        sessionId,
+        userId: next.userId,
+        reason: 'session-limit',
+      });
+    }
     this.#record = record;
     this.#payload = payload;
     this.#sink.setCookie(
@@ -437,6 +516,21 @@ export class Session<Data extends SessionData = UntypedSessionData> {
       this.#sink.setCookie(name, engine.expiredCookie(this.#request, name));
       this.#preSessionSecret = null;
     }
+    return true;
+  }
+
+  /** The sealed fingerprint of a login's credential; required when the manager checks one. */
+  #fingerprint(userId: string, credential: string | undefined): string | null {
+    if (credential === undefined) {
+      if (this.#engine.config.currentCredential === null) return null;
+      throw new InvalidArgumentError(
+        'login() needs the credential it was checked against ({ credential }), because the manager has currentCredential',
+      );
+    }
+    if (typeof credential !== 'string' || credential.length === 0) {
+      throw new InvalidArgumentError('credential must be a non-empty string');
+    }
+    return this.#engine.config.keyRing.credentialFingerprint(userId, credential);
   }
 
   #requireRecord(): StoredSession {
@@ -467,47 +561,6 @@ export class Session<Data extends SessionData = UntypedSessionData> {
   }
 }
 
-/** @internal Shared by `Session.listSessions` and `SessionManager.listUserSessions`. */
-export function describeSessions(
-  engine: Engine,
-  sessions: readonly StoredSession[],
-  now: number,
-  currentId: string | null,
-): SessionInfo[] {
-  const infos: SessionInfo[] = [];
-  for (const session of sessions) {
-    const opened = engine.open(session);
-    if (opened === null || engine.expiryReason(session, now) !== null) continue;
-    infos.push({
-      id: session.id,
-      current: session.id === currentId,
-      createdAt: new Date(session.createdAt),
-      authenticatedAt: toDate(session.authenticatedAt),
-      lastSeenAt: new Date(session.lastSeenAt),
-      idleExpiresAt: new Date(session.idleExpiresAt),
-      absoluteExpiresAt: new Date(session.absoluteExpiresAt),
-      userAgent: opened.payload.userAgent,
-      ip: opened.payload.ip,
-    });
-  }
-  return infos.sort((a, b) => b.lastSeenAt.getTime() - a.lastSeenAt.getTime());
-}
-
-/**
- * What the session list shows about a device. Bounded, because every record carries it and the
- * User-Agent header may be kilobytes long.
- */
-function clientMetadata(request: RequestContext): { ip: string | null; userAgent: string | null } {
-  return {
-    ip: request.ip?.slice(0, MAX_IP_LENGTH) ?? null,
-    userAgent: request.userAgent?.slice(0, MAX_USER_AGENT_LENGTH) ?? null,
-  };
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function toDate(value: number | null | undefined): Date | null {
-  return value == null ? null : new Date(value);
 }

@@ -55,6 +55,63 @@ export function expiresAt(session: StoredSession): number {
   return Math.min(session.idleExpiresAt, session.absoluteExpiresAt);
 }
 
+/** The session a new one replaces (login, regenerate): the version the caller last read. */
+export interface ReplacedSession {
+  readonly id: string;
+  readonly version: number;
+}
+
+/** A cap on the live sessions of one user (SM-34), enforced by the store in the insert. */
+export interface UserSessionLimit {
+  /** At most this many sessions of the user are live (expiry after `now`) once the insert is done. */
+  readonly max: number;
+  /**
+   * `refuse`: the insert changes nothing and reports `limit-reached`. `evict-oldest`: the user's
+   * least recently used live sessions (smallest `lastSeenAt`, then `createdAt`, then `id`) are
+   * deleted, in the same atomic step, to make room.
+   */
+  readonly policy: 'refuse' | 'evict-oldest';
+  /** The manager's clock: sessions whose earlier deadline is at or before it do not count. */
+  readonly now: number;
+}
+
+export interface InsertOptions {
+  /**
+   * The session this one replaces, deleted (with its retired tokens) in the same atomic step.
+   * When it no longer exists at exactly that version (logged out, revoked, expired and purged,
+   * or written concurrently), the insert changes nothing and reports `conflict`: a session that
+   * was ended never comes back through a replacement (SM-31).
+   */
+  readonly replaces: ReplacedSession | null;
+  /** Applies when the new session has a user id; the replaced session does not count. */
+  readonly limit: UserSessionLimit | null;
+}
+
+/** What an insert did. Only `inserted` changed anything. */
+export type InsertResult =
+  | {
+      readonly status: 'inserted';
+      /** Sessions deleted to respect the limit. */ readonly evicted: readonly string[];
+    }
+  | { readonly status: 'conflict' }
+  | { readonly status: 'limit-reached' };
+
+export interface DeleteAllOptions {
+  /** Only sessions with `createdAt` strictly before this instant are deleted. */
+  readonly createdBefore: number;
+  /** At most this many sessions are deleted by one call. */
+  readonly limit: number;
+  /** Null for the first call of a pass; then the cursor the previous call returned. */
+  readonly cursor: string | null;
+}
+
+export interface DeleteAllResult {
+  /** Ids of the sessions this call deleted. */
+  readonly deleted: readonly string[];
+  /** Where the next call continues, or null when this pass has covered the whole store. */
+  readonly cursor: string | null;
+}
+
 export interface SessionStore {
   /**
    * Finds the session whose current token, or a token rotation retired, hashes to `tokenHash`.
@@ -66,11 +123,11 @@ export interface SessionStore {
   findById(id: string): Promise<StoredSession | null>;
 
   /**
-   * Inserts a new session and, in the same atomic step, deletes the session `replaces` (with
-   * its retired tokens) when given. Used at creation and login (fixation defence, SM-16).
-   * Rejects, changing nothing, when the id is already in use.
+   * Inserts a new session, in one atomic step with the deletion of the session it replaces and
+   * with the user's session limit. Rejects, changing nothing, when the id or the token hash is
+   * already in use.
    */
-  insert(session: StoredSession, options: { readonly replaces: string | null }): Promise<void>;
+  insert(session: StoredSession, options: InsertOptions): Promise<InsertResult>;
 
   /**
    * Replaces the stored session if and only if it still exists with version
@@ -88,9 +145,20 @@ export interface SessionStore {
 
   /**
    * Deletes every session of `userId` except `except`, atomically with respect to the user's
-   * index. Returns the ids deleted.
+   * index and to concurrent inserts that replace one of them: once it resolves, no session of
+   * the user that existed when it was called, nor a replacement of one, is left. Returns the
+   * ids deleted.
    */
   deleteByUser(userId: string, options: { readonly except: string | null }): Promise<string[]>;
+
+  /**
+   * Deletes sessions created before `createdBefore`, every user's and anonymous ones, in
+   * bounded batches (incident response, SM-30). The manager calls it until a whole pass (from
+   * a null cursor until a null cursor comes back) deletes nothing, so a store may revisit
+   * sessions or return fewer than `limit` mid-pass; it must never hold more than about `limit`
+   * sessions in memory at once.
+   */
+  deleteAll(options: DeleteAllOptions): Promise<DeleteAllResult>;
 
   /** Lists the sessions of `userId` that have not yet expired at `now`, in any order. */
   listByUser(userId: string, now: number): Promise<StoredSession[]>;

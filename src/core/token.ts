@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import type { Runtime } from './runtime.js';
 
 /** 32 bytes of CSPRNG output (SM-01), base64url without padding: always 43 characters. */
@@ -28,9 +27,4 @@ export function isWellFormedToken(value: string): boolean {
 
 export function isWellFormedSessionId(value: string): boolean {
   return value.length === 22 && SESSION_ID_PATTERN.test(value);
-}
-
-/** The store key for a token (SM-50). A plain hash suffices for 256-bit random secrets. */
-export function hashToken(token: string): string {
-  return hash('sha256', token, 'base64url');
 }

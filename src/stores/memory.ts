@@ -1,19 +1,38 @@
 import { ConfigError } from '../core/errors.js';
 import { expiresAt } from '../core/store.js';
-import type { RetiredToken, SessionStore, StoredSession, TokenMatch } from '../core/store.js';
+import type {
+  DeleteAllOptions,
+  DeleteAllResult,
+  InsertOptions,
+  InsertResult,
+  RetiredToken,
+  SessionStore,
+  StoredSession,
+  TokenMatch,
+  UserSessionLimit,
+} from '../core/store.js';
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * The most sessions kept at once. When the store is full, inserting a session first evicts
-   * the session whose deadline (the earlier of idle and absolute expiry) comes soonest, so
-   * expired sessions always go before live ones, and among live sessions the least active
-   * goes first. Bounding the store keeps a flood of anonymous sessions from exhausting the
-   * process's memory.
+   * The most sessions kept at once, which keeps a flood of sessions from exhausting the
+   * process's memory. When the store is full, inserting a session first drops an expired
+   * session, else the anonymous session inserted longest ago. A live signed-in session is
+   * never evicted: otherwise anyone able to sign up or log in repeatedly could push every
+   * user out. When all `maxSessions` sessions are live and signed in, the insert rejects
+   * (the session manager answers 503 and emits `store.failed`); use a persistent store, or
+   * raise the bound, if that can happen.
    *
    * @default 10_000
    */
   readonly maxSessions?: number;
+  /**
+   * The clock that tells which sessions have expired when room is needed, in milliseconds
+   * since the Unix epoch. Pass the same clock as the session manager's when you inject one.
+   *
+   * @default Date.now
+   */
+  readonly now?: () => number;
 }
 
 interface HeapNode {
@@ -35,6 +54,8 @@ interface RetiredEntry {
 }
 
 const DEFAULT_MAX_SESSIONS = 10_000;
+const CONFLICT: InsertResult = Object.freeze({ status: 'conflict' });
+const LIMIT_REACHED: InsertResult = Object.freeze({ status: 'limit-reached' });
 
 let productionWarningEmitted = false;
 
@@ -63,12 +84,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   if (!Number.isSafeInteger(maxSessions) || maxSessions < 1) {
     throw new ConfigError([{ path: 'maxSessions', message: 'must be a positive integer' }]);
   }
+  const clock = options.now ?? (() => Date.now());
   warnInProduction();
 
   const sessions = new Map<string, Entry>();
   const currentTokens = new Map<string, string>();
   const retiredTokens = new Map<string, RetiredEntry>();
   const userSessions = new Map<string, Set<string>>();
+  /** Ids of anonymous sessions in insertion order: the first is the first to go when full. */
+  const anonymous = new Set<string>();
   const heap = new ExpiryHeap();
   let sequence = 0;
   let closed = false;
@@ -89,7 +113,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   }
 
   function indexUser(userId: string | null, id: string): void {
-    if (userId === null) return;
+    if (userId === null) {
+      anonymous.add(id);
+      return;
+    }
     let ids = userSessions.get(userId);
     if (ids === undefined) {
       ids = new Set();
@@ -99,7 +126,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   }
 
   function unindexUser(userId: string | null, id: string): void {
-    if (userId === null) return;
+    if (userId === null) {
+      anonymous.delete(id);
+      return;
+    }
     const ids = userSessions.get(userId);
     if (ids === undefined) return;
     ids.delete(id);
@@ -116,12 +146,72 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
     return true;
   }
 
-  function makeRoom(): void {
-    while (sessions.size >= maxSessions) {
-      const node = heap.pop();
-      if (node === undefined) return;
-      if (isCurrent(node)) remove(node.id);
+  /** Whether `replaces` names a session that exists at exactly that version (SM-31). */
+  function isReplaceable(replaces: InsertOptions['replaces']): boolean {
+    return replaces === null || sessions.get(replaces.id)?.record.version === replaces.version;
+  }
+
+  function assertUnused(session: StoredSession, replacedId: string | null): void {
+    if (sessions.has(session.id) && session.id !== replacedId) {
+      throw new Error('A session with this id already exists');
     }
+    const holder = currentTokens.get(session.tokenHash);
+    if (holder !== undefined && holder !== replacedId) {
+      throw new Error('Another session already uses this token hash');
+    }
+  }
+
+  /**
+   * The sessions to evict so that the user keeps at most `limit.max` live sessions once the
+   * new one is in (SM-34), least recently used first; null when the policy refuses instead.
+   */
+  function overLimit(
+    userId: string,
+    limit: UserSessionLimit,
+    replacedId: string | null,
+  ): string[] | null {
+    const live: StoredSession[] = [];
+    for (const id of userSessions.get(userId) ?? []) {
+      const record = sessions.get(id)?.record;
+      if (record !== undefined && id !== replacedId && expiresAt(record) > limit.now) {
+        live.push(record);
+      }
+    }
+    const excess = live.length + 1 - limit.max;
+    if (excess <= 0) return [];
+    if (limit.policy === 'refuse') return null;
+    return live
+      .sort(leastRecentlyUsedFirst)
+      .slice(0, excess)
+      .map((record) => record.id);
+  }
+
+  /** Drops the expired session whose deadline passed first; false when none has expired. */
+  function dropExpired(now: number): boolean {
+    for (let node = heap.peek(); node !== undefined; node = heap.peek()) {
+      if (isCurrent(node) && node.expiresAt > now) return false;
+      heap.pop();
+      if (isCurrent(node)) return remove(node.id);
+    }
+    return false;
+  }
+
+  function dropOldestAnonymous(): boolean {
+    const first = anonymous.values().next();
+    return first.done !== true && remove(first.value);
+  }
+
+  /**
+   * Frees one place when the store is full. Every insert adds at most one session, so one
+   * place is always enough; the check comes before any change, so a rejected insert leaves
+   * the store as it was (expired sessions aside).
+   */
+  function makeRoom(): void {
+    if (sessions.size < maxSessions) return;
+    if (dropExpired(clock()) || dropOldestAnonymous()) return;
+    throw new Error(
+      `The memory session store is full: maxSessions (${maxSessions}) signed-in sessions are live`,
+    );
   }
 
   function run<T>(operation: () => T): Promise<T> {
@@ -148,25 +238,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
       return run(() => sessions.get(id)?.record ?? null);
     },
 
-    insert(
-      session: StoredSession,
-      { replaces }: { readonly replaces: string | null },
-    ): Promise<void> {
+    insert(session: StoredSession, { replaces, limit }: InsertOptions): Promise<InsertResult> {
       return run(() => {
-        const existing = sessions.get(session.id);
-        if (existing !== undefined && session.id !== replaces) {
-          throw new Error('A session with this id already exists');
-        }
-        const holder = currentTokens.get(session.tokenHash);
-        if (holder !== undefined && holder !== replaces) {
-          throw new Error('Another session already uses this token hash');
-        }
-        if (replaces !== null) remove(replaces);
+        const replacedId = replaces?.id ?? null;
+        assertUnused(session, replacedId);
+        if (!isReplaceable(replaces)) return CONFLICT;
+        const evicted =
+          limit === null || session.userId === null
+            ? []
+            : overLimit(session.userId, limit, replacedId);
+        if (evicted === null) return LIMIT_REACHED;
+
+        // Room is made after the replaced and evicted sessions are gone, so that a store full
+        // of signed-in sessions can still serve logins that replace a session.
+        if (replacedId !== null) remove(replacedId);
+        for (const id of evicted) remove(id);
         makeRoom();
         const record = copySession(session);
         sessions.set(record.id, { record, node: newNode(record), retired: new Set() });
         currentTokens.set(record.tokenHash, record.id);
         indexUser(record.userId, record.id);
+        return { status: 'inserted', evicted };
       });
     },
 
@@ -224,6 +316,20 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
       });
     },
 
+    deleteAll({ createdBefore, limit }: DeleteAllOptions): Promise<DeleteAllResult> {
+      return run(() => {
+        // Every call starts over from the first session, so a call that deletes nothing has seen
+        // the whole map: each call is a whole pass and the cursor stays null.
+        const deleted: string[] = [];
+        for (const [id, entry] of sessions) {
+          if (!(deleted.length < limit)) break;
+          if (entry.record.createdAt < createdBefore) deleted.push(id);
+        }
+        for (const id of deleted) remove(id);
+        return { deleted, cursor: null };
+      });
+    },
+
     listByUser(userId: string, now: number): Promise<StoredSession[]> {
       return run(() => {
         const live: StoredSession[] = [];
@@ -260,6 +366,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
         currentTokens.clear();
         retiredTokens.clear();
         userSessions.clear();
+        anonymous.clear();
         heap.rebuild([]);
       }
       return Promise.resolve();
@@ -364,6 +471,15 @@ class ExpiryHeap {
     }
     nodes[index] = node;
   }
+}
+
+/** The eviction order of SM-34: smallest `lastSeenAt`, then `createdAt`, then `id`. */
+function leastRecentlyUsedFirst(a: StoredSession, b: StoredSession): number {
+  return (
+    a.lastSeenAt - b.lastSeenAt ||
+    a.createdAt - b.createdAt ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
 
 function precedes(a: HeapNode, b: HeapNode): boolean {

@@ -4,7 +4,16 @@ import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 
 import { ConfigError } from '../core/errors.js';
 import type { ConfigProblem } from '../core/errors.js';
 import { expiresAt } from '../core/store.js';
-import type { RetiredToken, SessionStore, StoredSession, TokenMatch } from '../core/store.js';
+import type {
+  DeleteAllOptions,
+  DeleteAllResult,
+  InsertOptions,
+  InsertResult,
+  RetiredToken,
+  SessionStore,
+  StoredSession,
+  TokenMatch,
+} from '../core/store.js';
 
 interface PostgresStoreCommonOptions {
   /**
@@ -116,6 +125,8 @@ type SessionRow = {
 
 type TokenMatchRow = SessionRow & { retired_grace_until: Integer | null };
 
+type InsertRow = { status: string; evicted: string[] | null };
+
 interface Statement {
   readonly name: string;
   readonly text: string;
@@ -130,6 +141,12 @@ const QUERY_TIMEOUT_MS = 6_000;
 const MAX_LIMIT = 2_147_483_647;
 /** First key of the two-key advisory lock that serialises schema migrations ("SR" in ASCII). */
 const MIGRATION_LOCK_CLASS = 0x5352;
+/**
+ * First key of the two-key, transaction-scoped advisory lock on one user's sessions ("SU" in
+ * ASCII); the second is `hashtext(user_id)`. Baked into the functions of schema version 2:
+ * changing it takes a migration that re-creates them.
+ */
+const USER_LOCK_CLASS = 0x5355;
 
 const SESSION_COLUMNS = [
   'id',
@@ -179,6 +196,14 @@ const MIGRATIONS: readonly ((tables: TableNames) => string)[] = [
     CREATE INDEX IF NOT EXISTS ${quote(`${prefix}retired_tokens_expires_at`)}
       ON ${retired} (expires_at);
   `,
+  // Version 2: the steps that must be atomic across several statements (the session limit,
+  // SM-34; replacement only of the version read, SM-31; revocation that no concurrent
+  // replacement survives) move into PL/pgSQL functions, still one round trip each.
+  (tables) => `
+    ${insertSessionFunction(tables)}
+    ${deleteUserSessionsFunction(tables)}
+    ${deleteAllSessionsFunction(tables)}
+  `,
 ];
 
 interface TableNames {
@@ -187,6 +212,203 @@ interface TableNames {
   readonly sessions: string;
   readonly retired: string;
   readonly versions: string;
+  readonly insertSession: string;
+  readonly deleteUserSessions: string;
+  readonly deleteAllSessions: string;
+}
+
+/*
+ * Why PL/pgSQL functions. Under READ COMMITTED a single statement works on the snapshot taken
+ * when it started, before any lock it then waits for: a DELETE of a user's sessions that waits
+ * on a row a concurrent login is replacing sees, once that login commits, the old row gone and
+ * not the new one, which survives the revocation; two parallel logins each count the user's
+ * sessions without the other's and both insert past the cap. In a VOLATILE function every
+ * statement takes a fresh snapshot, so a function can take a per-user advisory lock first and
+ * then read what every earlier holder committed, and the whole call is still one statement:
+ * one round trip, atomic (an error rolls every step back).
+ *
+ * Every function that changes a user's set of sessions takes
+ * pg_advisory_xact_lock(USER_LOCK_CLASS, hashtext(user_id)) before touching a row and holds it
+ * to commit. hashtext() is only ever compared between live connections to one server, never
+ * stored, so its stability across major versions does not matter; a collision between two user
+ * ids only makes them wait for each other. A transaction takes all its advisory locks before
+ * its first row lock, in ascending key order, and the statements that take no advisory lock
+ * (update, delete, purge, deleteAll) never wait on a row while holding another: no cycle of
+ * waits, so no deadlock.
+ *
+ * The functions pin search_path (everything is schema-qualified anyway, so that nothing an
+ * application creates can shadow an operator or function they call) and refuse to run under
+ * REPEATABLE READ, where the whole transaction shares one snapshot taken before the lock and
+ * the guarantees above silently fail. SERIALIZABLE keeps them: the conflicts surface as
+ * serialization failures (40001) instead.
+ *
+ * The three builders below are schema version 2, like the MIGRATIONS entry that calls them:
+ * once released, change a function only through a new entry that re-creates it
+ * (CREATE OR REPLACE), never by editing these.
+ */
+
+/** The opening of every function body: refuses the isolation level under which it is unsound. */
+const FUNCTION_PROLOGUE = `
+    IF current_setting('transaction_isolation') = 'repeatable read' THEN
+      RAISE EXCEPTION 'The Strongroom PostgreSQL session store needs READ COMMITTED (or SERIALIZABLE) transactions, not REPEATABLE READ'
+        USING ERRCODE = 'invalid_transaction_state';
+    END IF;`;
+
+/**
+ * insert(): locks the users of the new session and of the one it replaces, checks the replaced
+ * session at the version the caller read, applies the limit, then deletes and inserts.
+ */
+function insertSessionFunction({ sessions, insertSession }: TableNames): string {
+  // The user's live sessions that count towards the limit: all but the one replaced. Eviction
+  // takes them least recently used first (SM-34), ties broken by id in byte order, as the
+  // other stores compare ids.
+  const peers = `FROM ${sessions} WHERE user_id = p_user_id AND expires_at > p_limit_now
+          AND (p_replaces_id IS NULL OR id <> p_replaces_id)`;
+  return `
+    CREATE OR REPLACE FUNCTION ${insertSession} (
+      p_id text, p_token_hash text, p_user_id text, p_created_at bigint,
+      p_authenticated_at bigint, p_last_seen_at bigint, p_idle_expires_at bigint,
+      p_absolute_expires_at bigint, p_rotated_at bigint, p_version integer, p_sealed text,
+      p_expires_at bigint, p_replaces_id text, p_replaces_version integer,
+      p_limit_max integer, p_limit_policy text, p_limit_now bigint,
+      OUT o_status text, OUT o_evicted text[]
+    ) LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+      v_replaced_user text;
+      v_key integer;
+      v_excess bigint;
+    BEGIN${FUNCTION_PROLOGUE}
+      IF p_limit_policy IS NOT NULL AND p_limit_policy NOT IN ('refuse', 'evict-oldest') THEN
+        RAISE EXCEPTION 'Unknown session limit policy %', p_limit_policy
+          USING ERRCODE = 'invalid_parameter_value';
+      END IF;
+      o_evicted := '{}';
+      -- Read without a lock only to know whose lock to take; the version check below, made
+      -- under that lock, fails if the session changed (and so perhaps its user) meanwhile.
+      IF p_replaces_id IS NOT NULL THEN
+        SELECT user_id INTO v_replaced_user FROM ${sessions} WHERE id = p_replaces_id;
+      END IF;
+      FOR v_key IN
+        SELECT DISTINCT hashtext(u) FROM unnest(ARRAY[p_user_id, v_replaced_user]) AS u
+        WHERE u IS NOT NULL ORDER BY 1
+      LOOP
+        PERFORM pg_advisory_xact_lock(${USER_LOCK_CLASS}, v_key);
+      END LOOP;
+
+      -- A session that was logged out, revoked or written since the caller read it is never
+      -- replaced, so it never comes back under a new id (SM-31).
+      IF p_replaces_id IS NOT NULL THEN
+        PERFORM FROM ${sessions} WHERE id = p_replaces_id AND version = p_replaces_version
+          FOR UPDATE;
+        IF NOT FOUND THEN
+          o_status := 'conflict';
+          RETURN;
+        END IF;
+      END IF;
+
+      IF p_user_id IS NOT NULL AND p_limit_max IS NOT NULL THEN
+        SELECT count(*) + 1 - p_limit_max INTO v_excess ${peers};
+        IF v_excess > 0 THEN
+          IF p_limit_policy = 'refuse' THEN
+            o_status := 'limit-reached';
+            RETURN;
+          END IF;
+          WITH evicted AS (
+            DELETE FROM ${sessions} WHERE id IN (
+              SELECT id ${peers}
+              ORDER BY last_seen_at, created_at, id COLLATE "C" LIMIT v_excess
+            ) RETURNING id, last_seen_at, created_at
+          )
+          SELECT coalesce(array_agg(id ORDER BY last_seen_at, created_at, id COLLATE "C"), '{}')
+            INTO o_evicted FROM evicted;
+        END IF;
+      END IF;
+
+      -- Its retired tokens follow through ON DELETE CASCADE.
+      IF p_replaces_id IS NOT NULL THEN
+        DELETE FROM ${sessions} WHERE id = p_replaces_id;
+      END IF;
+      INSERT INTO ${sessions} (${SESSION_COLUMNS.join(', ')}, expires_at)
+      VALUES (p_id, p_token_hash, p_user_id, p_created_at, p_authenticated_at, p_last_seen_at,
+        p_idle_expires_at, p_absolute_expires_at, p_rotated_at, p_version, p_sealed,
+        p_expires_at);
+      o_status := 'inserted';
+    END
+    $fn$;`;
+}
+
+/**
+ * deleteByUser(): the user's lock, then the DELETE, whose fresh snapshot includes every
+ * replacement committed by an insert that held the lock before it.
+ */
+function deleteUserSessionsFunction({ sessions, deleteUserSessions }: TableNames): string {
+  return `
+    CREATE OR REPLACE FUNCTION ${deleteUserSessions} (p_user_id text, p_except text)
+    RETURNS SETOF text LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+    BEGIN${FUNCTION_PROLOGUE}
+      PERFORM pg_advisory_xact_lock(${USER_LOCK_CLASS}, hashtext(p_user_id));
+      RETURN QUERY
+        DELETE FROM ${sessions}
+        WHERE user_id = p_user_id AND (p_except IS NULL OR id <> p_except)
+        RETURNING id;
+    END
+    $fn$;`;
+}
+
+/**
+ * deleteAll(): one window of `p_limit` ids after the cursor, in primary-key order, so that each
+ * call reads a bounded number of rows however few of them match (no index on created_at: it
+ * would cost every write, and building it would lock a large table during the migration).
+ */
+function deleteAllSessionsFunction({ sessions, deleteAllSessions }: TableNames): string {
+  const inWindow = `(p_cursor IS NULL OR id > p_cursor) AND id <= v_last
+          AND created_at < p_created_before`;
+  return `
+    CREATE OR REPLACE FUNCTION ${deleteAllSessions} (
+      p_created_before bigint, p_limit integer, p_cursor text,
+      OUT o_deleted text[], OUT o_cursor text
+    ) LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $fn$
+    DECLARE
+      v_last text;
+      v_scanned integer;
+      v_blocked text;
+    BEGIN${FUNCTION_PROLOGUE}
+      o_deleted := '{}';
+      IF p_cursor IS NULL THEN
+        SELECT max(id), count(*) INTO v_last, v_scanned
+          FROM (SELECT id FROM ${sessions} ORDER BY id LIMIT p_limit) AS w;
+      ELSE
+        SELECT max(id), count(*) INTO v_last, v_scanned
+          FROM (SELECT id FROM ${sessions} WHERE id > p_cursor ORDER BY id LIMIT p_limit) AS w;
+      END IF;
+      o_cursor := CASE WHEN v_scanned < p_limit THEN NULL ELSE v_last END;
+      IF v_scanned = 0 THEN
+        RETURN;
+      END IF;
+      LOOP
+        -- Rows a concurrent write holds are skipped, so that this never waits on a row while
+        -- holding others (a revocation or login locking the same rows in another order would
+        -- deadlock with it).
+        WITH deleted AS (
+          DELETE FROM ${sessions} WHERE id IN (
+            SELECT id FROM ${sessions} WHERE ${inWindow} FOR UPDATE SKIP LOCKED
+          ) RETURNING id
+        )
+        SELECT coalesce(array_agg(id), '{}') INTO o_deleted FROM deleted;
+        EXIT WHEN cardinality(o_deleted) > 0;
+        -- Nothing deleted, but a skipped row may remain: the manager stops at the first pass
+        -- that deletes nothing, so wait for one such row instead, holding no other lock.
+        SELECT id INTO v_blocked FROM ${sessions} WHERE ${inWindow} ORDER BY id LIMIT 1;
+        EXIT WHEN NOT FOUND;
+        WITH deleted AS (
+          DELETE FROM ${sessions} WHERE id = v_blocked AND created_at < p_created_before
+          RETURNING id
+        )
+        SELECT coalesce(array_agg(id), '{}') INTO o_deleted FROM deleted;
+        EXIT WHEN cardinality(o_deleted) > 0;
+      END LOOP;
+    END
+    $fn$;`;
 }
 
 /**
@@ -199,10 +421,24 @@ interface TableNames {
  *
  * Every operation is one SQL statement, and so one network round trip, atomic on its own:
  * `findByTokenHash` (the authenticated-read hot path) reads the current and the retired token in
- * one `UNION ALL`; `insert` deletes the session it replaces in a data-modifying CTE; `update`
- * compares-and-sets the version and retires the old token in one statement. Retired tokens
- * reference their session with `ON DELETE CASCADE`, so deleting a session takes them along.
- * Statements are named prepared statements, parsed once per connection.
+ * one `UNION ALL`; `update` compares-and-sets the version and retires the old token in one
+ * statement; each `deleteAll` call is one statement too. Retired tokens reference their session
+ * with `ON DELETE CASCADE`, so deleting a session takes them along. Statements are named prepared
+ * statements, parsed once per connection.
+ *
+ * `insert` and `deleteByUser` call PL/pgSQL functions (schema version 2) that first take a
+ * transaction-scoped advisory lock on the user id, so that they are atomic with respect to each
+ * other under READ COMMITTED: parallel logins never take a user past the session limit (SM-34),
+ * a replacement happens only while the replaced session is still at the version the caller read
+ * (a logged-out or revoked session never comes back, SM-31), and once `deleteByUser` resolves no
+ * session of the user it saw, nor a replacement of one, is left. Logins of one user wait for one
+ * another, for well under a millisecond each; different users never do (unless their ids
+ * collide under `hashtext`). `deleteAll` skips rows a concurrent write holds and waits for one
+ * only when it could delete nothing else, so it never deadlocks with a login or a revocation.
+ * Transactions must run at READ COMMITTED (the default) or SERIALIZABLE; the functions refuse
+ * REPEATABLE READ, under which their snapshot would predate the lock. The locks are two-key
+ * advisory locks whose first key is 21333 (`0x5355`): an application that takes advisory locks
+ * of its own should keep clear of that key.
  *
  * Every method returns a promise that rejects on a database error (a duplicate id on insert
  * included); none throws synchronously. Invalid options throw a `ConfigError` listing every
@@ -261,6 +497,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     sessions: `${quote(schema)}.${quote(`${tablePrefix}sessions`)}`,
     retired: `${quote(schema)}.${quote(`${tablePrefix}retired_tokens`)}`,
     versions: `${quote(schema)}.${quote(`${tablePrefix}schema_version`)}`,
+    insertSession: `${quote(schema)}.${quote(`${tablePrefix}insert_session`)}`,
+    deleteUserSessions: `${quote(schema)}.${quote(`${tablePrefix}delete_user_sessions`)}`,
+    deleteAllSessions: `${quote(schema)}.${quote(`${tablePrefix}delete_all_sessions`)}`,
   };
   const { sessions, retired } = tables;
   const columns = (alias: string): string => SESSION_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
@@ -276,13 +515,11 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
        ORDER BY precedence LIMIT 1`,
     ),
     findById: prepare(`SELECT ${columns('s')} FROM ${sessions} AS s WHERE s.id = $1`),
-    // The replaced session goes in a data-modifying CTE of the INSERT: one statement, so one
-    // round trip, and atomic: a duplicate id rolls the delete back too. Its retired tokens
-    // follow through ON DELETE CASCADE.
+    // One statement calling a function (see insertSessionFunction): one round trip, and
+    // atomic: a duplicate id or token hash rolls the deletions back too.
     insert: prepare(
-      `WITH replaced AS (DELETE FROM ${sessions} WHERE id = $13::text)
-       INSERT INTO ${sessions} (${SESSION_COLUMNS.join(', ')}, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      `SELECT o_status AS status, o_evicted AS evicted FROM ${tables.insertSession}(
+         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
     ),
     // Compare-and-set on the version, then the retired token, inserted only when the update
     // matched. A token hash is retired once: a duplicate is a unique violation that rolls the
@@ -303,9 +540,9 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
        SELECT count(*)::integer AS updated FROM updated`,
     ),
     delete: prepare(`DELETE FROM ${sessions} WHERE id = $1`),
-    deleteByUser: prepare(
-      `DELETE FROM ${sessions} WHERE user_id = $1 AND ($2::text IS NULL OR id <> $2::text)
-       RETURNING id`,
+    deleteByUser: prepare(`SELECT d.id FROM ${tables.deleteUserSessions}($1, $2) AS d (id)`),
+    deleteAll: prepare(
+      `SELECT o_deleted AS deleted, o_cursor AS cursor FROM ${tables.deleteAllSessions}($1, $2, $3)`,
     ),
     listByUser: prepare(
       `SELECT ${columns('s')} FROM ${sessions} AS s
@@ -459,9 +696,19 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
 
     async insert(
       session: StoredSession,
-      { replaces }: { readonly replaces: string | null },
-    ): Promise<void> {
-      await query(statements.insert, [...sessionParameters(session), replaces]);
+      { replaces, limit }: InsertOptions,
+    ): Promise<InsertResult> {
+      // The limit counts a user's sessions; an anonymous session has no peers to count.
+      const cap = session.userId === null ? null : limit;
+      const { rows } = await query<InsertRow>(statements.insert, [
+        ...sessionParameters(session),
+        replaces?.id ?? null,
+        replaces?.version ?? null,
+        cap?.max ?? null,
+        cap?.policy ?? null,
+        cap?.now ?? null,
+      ]);
+      return toInsertResult(rows[0]);
     },
 
     async update(
@@ -489,6 +736,20 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     ): Promise<string[]> {
       const { rows } = await query<{ id: string }>(statements.deleteByUser, [userId, except]);
       return rows.map((row) => row.id);
+    },
+
+    async deleteAll({ createdBefore, limit, cursor }: DeleteAllOptions): Promise<DeleteAllResult> {
+      // Rejected rather than clamped to nothing: a revoke-all that silently deleted nothing
+      // would leave an incident open.
+      if (!Number.isSafeInteger(limit) || limit < 1) {
+        throw new RangeError('deleteAll needs a positive integer limit');
+      }
+      const { rows } = await query<{ deleted: string[] | null; cursor: string | null }>(
+        statements.deleteAll,
+        [createdBefore, Math.min(limit, MAX_LIMIT), cursor],
+      );
+      const row = rows[0];
+      return { deleted: row?.deleted ?? [], cursor: row?.cursor ?? null };
     },
 
     async listByUser(userId: string, at: number): Promise<StoredSession[]> {
@@ -713,6 +974,19 @@ function fromRow(row: SessionRow): StoredSession {
     version: toInteger(row.version),
     sealed: row.sealed,
   };
+}
+
+function toInsertResult(row: InsertRow | undefined): InsertResult {
+  switch (row?.status) {
+    case 'inserted':
+      return { status: 'inserted', evicted: row.evicted ?? [] };
+    case 'conflict':
+      return { status: 'conflict' };
+    case 'limit-reached':
+      return { status: 'limit-reached' };
+    default:
+      throw new Error('The PostgreSQL session store got no outcome from its insert function');
+  }
 }
 
 /** $1..$12 of the insert and update statements, in column order. */

@@ -2,7 +2,17 @@ import Database from 'better-sqlite3';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigProblem } from '../core/errors.js';
 import { expiresAt } from '../core/store.js';
-import type { RetiredToken, SessionStore, StoredSession, TokenMatch } from '../core/store.js';
+import type {
+  DeleteAllOptions,
+  DeleteAllResult,
+  InsertOptions,
+  InsertResult,
+  RetiredToken,
+  SessionStore,
+  StoredSession,
+  TokenMatch,
+  UserSessionLimit,
+} from '../core/store.js';
 
 interface SQLiteStoreCommonOptions {
   /**
@@ -93,6 +103,9 @@ interface SessionParameters {
   sealed: string;
 }
 
+const CONFLICT: InsertResult = Object.freeze({ status: 'conflict' });
+const LIMIT_REACHED: InsertResult = Object.freeze({ status: 'limit-reached' });
+
 const TABLE_PREFIX_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const BUSY_TIMEOUT_MS = 5_000;
 
@@ -151,6 +164,7 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
   const retired = `"${tablePrefix}retired_tokens"`;
   const columns = (alias: string): string => SESSION_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
   const byOwner = 'user_id = @userId AND (@except IS NULL OR id <> @except)';
+  const liveOfUser = `${byOwner} AND expires_at > @now`;
 
   const statements = {
     findByTokenHash: db.prepare<{ tokenHash: string }, TokenMatchRow>(
@@ -190,6 +204,21 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
          SET grace_until = excluded.grace_until, expires_at = excluded.expires_at
          WHERE session_id = excluded.session_id`,
     ),
+    versionOf: db.prepare<{ id: string }, { version: number }>(
+      `SELECT version FROM ${sessions} WHERE id = @id`,
+    ),
+    countLiveOfUser: db.prepare<
+      { userId: string; now: number; except: string | null },
+      { n: number }
+    >(`SELECT count(*) AS n FROM ${sessions} WHERE ${liveOfUser}`),
+    leastRecentlyUsedOfUser: db.prepare<
+      { userId: string; now: number; except: string | null; limit: number },
+      { id: string }
+    >(
+      // BINARY collation (the default) orders ids by their bytes, as every store must (SM-34).
+      `SELECT id FROM ${sessions} WHERE ${liveOfUser}
+       ORDER BY last_seen_at, created_at, id LIMIT @limit`,
+    ),
     deleteSession: db.prepare<{ id: string }>(`DELETE FROM ${sessions} WHERE id = @id`),
     deleteRetiredOf: db.prepare<{ id: string }>(`DELETE FROM ${retired} WHERE session_id = @id`),
     deleteRetiredOfUser: db.prepare<{ userId: string; except: string | null }>(
@@ -207,6 +236,11 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
          (SELECT rowid FROM ${sessions} WHERE expires_at <= @now ORDER BY expires_at LIMIT @limit)
        RETURNING id`,
     ),
+    deleteCreatedBefore: db.prepare<{ createdBefore: number; limit: number }, { id: string }>(
+      `DELETE FROM ${sessions} WHERE rowid IN
+         (SELECT rowid FROM ${sessions} WHERE created_at < @createdBefore LIMIT @limit)
+       RETURNING id`,
+    ),
     purgeRetired: db.prepare<{ now: number; limit: number }>(
       `DELETE FROM ${retired} WHERE rowid IN
          (SELECT rowid FROM ${retired} WHERE expires_at <= @now LIMIT @limit)`,
@@ -217,13 +251,47 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
     if (statement.reader) statement.safeIntegers(false);
   }
 
-  const insertTransaction = db.transaction((session: StoredSession, replaces: string | null) => {
-    if (replaces !== null) {
-      statements.deleteRetiredOf.run({ id: replaces });
-      statements.deleteSession.run({ id: replaces });
-    }
-    statements.insert.run(toParameters(session));
-  });
+  /** The sessions to evict for the user's limit (SM-34); null when the policy refuses. */
+  function overLimit(
+    userId: string,
+    limit: UserSessionLimit,
+    except: string | null,
+  ): string[] | null {
+    const query = { userId, now: limit.now, except };
+    const excess = statements.countLiveOfUser.get(query)!.n + 1 - limit.max;
+    if (excess <= 0) return [];
+    if (limit.policy === 'refuse') return null;
+    return statements.leastRecentlyUsedOfUser.all({ ...query, limit: excess }).map((r) => r.id);
+  }
+
+  function deleteWithRetired(id: string): void {
+    statements.deleteRetiredOf.run({ id });
+    statements.deleteSession.run({ id });
+  }
+
+  // Run IMMEDIATE: the write lock is taken before the version check and the count, so no
+  // other connection can end the replaced session or add one of the user's in between.
+  const insertTransaction = db.transaction(
+    (session: StoredSession, { replaces, limit }: InsertOptions): InsertResult => {
+      if (
+        replaces !== null &&
+        statements.versionOf.get({ id: replaces.id })?.version !== replaces.version
+      ) {
+        return CONFLICT;
+      }
+      const replacedId = replaces?.id ?? null;
+      const evicted =
+        limit === null || session.userId === null
+          ? []
+          : overLimit(session.userId, limit, replacedId);
+      if (evicted === null) return LIMIT_REACHED;
+      if (replacedId !== null) deleteWithRetired(replacedId);
+      for (const id of evicted) deleteWithRetired(id);
+      // Throws on an id or token hash in use, which rolls the deletions back.
+      statements.insert.run(toParameters(session));
+      return { status: 'inserted', evicted };
+    },
+  );
 
   const updateTransaction = db.transaction(
     (session: StoredSession, retire: RetiredToken | null): boolean => {
@@ -244,6 +312,12 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
       return true;
     },
   );
+
+  const deleteAllTransaction = db.transaction((createdBefore: number, limit: number): string[] => {
+    const deleted = statements.deleteCreatedBefore.all({ createdBefore, limit }).map((r) => r.id);
+    for (const id of deleted) statements.deleteRetiredOf.run({ id });
+    return deleted;
+  });
 
   const deleteTransaction = db.transaction((id: string): boolean => {
     statements.deleteRetiredOf.run({ id });
@@ -324,11 +398,8 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
       });
     },
 
-    insert(
-      session: StoredSession,
-      { replaces }: { readonly replaces: string | null },
-    ): Promise<void> {
-      return run(() => insertTransaction.immediate(session, replaces));
+    insert(session: StoredSession, options: InsertOptions): Promise<InsertResult> {
+      return run(() => insertTransaction.immediate(session, options));
     },
 
     update(
@@ -347,6 +418,18 @@ export function createSQLiteStore(options: SQLiteStoreOptions): SessionStore {
       { except }: { readonly except: string | null },
     ): Promise<string[]> {
       return run(() => deleteByUserTransaction.immediate(userId, except));
+    },
+
+    deleteAll({ createdBefore, limit }: DeleteAllOptions): Promise<DeleteAllResult> {
+      return run(() => {
+        // Each call is one transaction over the whole table, hence a whole pass: cursor null.
+        // SQLite reads a negative LIMIT as "no limit".
+        if (!(limit >= 1)) return { deleted: [], cursor: null };
+        return {
+          deleted: deleteAllTransaction.immediate(createdBefore, Math.floor(limit)),
+          cursor: null,
+        };
+      });
     },
 
     listByUser(userId: string, at: number): Promise<StoredSession[]> {
@@ -448,6 +531,9 @@ function createSchema(db: Database.Database, prefix: string): void {
     CREATE INDEX IF NOT EXISTS "${prefix}sessions_user_id"
       ON "${prefix}sessions" (user_id) WHERE user_id IS NOT NULL;
     CREATE INDEX IF NOT EXISTS "${prefix}sessions_expires_at" ON "${prefix}sessions" (expires_at);
+    -- For deleteAll (SM-30): without it, the last pass of an incident response, which finds
+    -- nothing left, would scan the whole table while holding the write lock.
+    CREATE INDEX IF NOT EXISTS "${prefix}sessions_created_at" ON "${prefix}sessions" (created_at);
     CREATE TABLE IF NOT EXISTS "${prefix}retired_tokens" (
       token_hash TEXT PRIMARY KEY,
       session_id TEXT NOT NULL,

@@ -1,6 +1,31 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { RetiredToken, SessionStore, StoredSession } from '../core/store.js';
+import type { InsertResult, RetiredToken, SessionStore, StoredSession } from '../core/store.js';
+import {
+  describeDeleteAllCases,
+  describeReplacementCases,
+  describeUserLimitCases,
+} from './store-contract-cases.js';
+import {
+  CONFLICT,
+  FRESH,
+  HOUR,
+  INSERTED,
+  MINUTE,
+  NOW,
+  OUTAGE_CALL_TIMEOUT_MS,
+  RECOVERY_TIMEOUT_MS,
+  SECOND,
+  byId,
+  eventually,
+  makeSession,
+  nextVersion,
+  randomId,
+  randomTokenHash,
+  replacing,
+  settle,
+  sorted,
+} from './store-contract-support.js';
 
 /** How {@link describeStoreContract} gets stores to test, and how it takes the backend down. */
 export interface StoreContractSetup {
@@ -26,17 +51,6 @@ export interface StoreContractSetup {
    */
   readonly expiry?: 'purge' | 'native-ttl';
 }
-
-/**
- * Far in the future, so that a backend with native TTLs, which counts from the real clock,
- * never drops a record during a test; "expired" records are expired relative to this instant.
- */
-const NOW = Date.UTC(2100, 0, 1);
-const SECOND = 1_000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-const OUTAGE_CALL_TIMEOUT_MS = 10_000;
-const RECOVERY_TIMEOUT_MS = 15_000;
 
 /**
  * Registers the store conformance suite with Vitest: every store Strongroom ships passes it,
@@ -82,7 +96,7 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
 
     async function insert(overrides: Partial<StoredSession> = {}): Promise<StoredSession> {
       const session = makeSession(overrides);
-      await store.insert(session, { replaces: null });
+      expect(await store.insert(session, FRESH)).toEqual(INSERTED);
       return session;
     }
 
@@ -137,7 +151,7 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
       it('keeps a copy: changing the inserted or returned object changes nothing stored', async () => {
         const original = makeSession({ userId: randomId() });
         const handedIn = { ...original };
-        await store.insert(handedIn, { replaces: null });
+        await store.insert(handedIn, FRESH);
         (handedIn as { sealed: string }).sealed = 'changed by the caller';
         (handedIn as { version: number }).version = 99;
 
@@ -157,7 +171,7 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
         const { rotated, retire } = await rotate(old, NOW + 30 * SECOND);
 
         const fresh = makeSession({ userId: old.userId });
-        await store.insert(fresh, { replaces: old.id });
+        expect(await store.insert(fresh, replacing(rotated))).toEqual(INSERTED);
 
         expect(await store.findById(old.id)).toBeNull();
         expect(await store.findByTokenHash(rotated.tokenHash)).toBeNull();
@@ -169,10 +183,12 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
         });
       });
 
-      it('insert with replaces naming an unknown session still inserts', async () => {
+      it('[SM-31] insert replacing a session that never existed reports conflict and inserts nothing', async () => {
         const fresh = makeSession();
-        await store.insert(fresh, { replaces: randomId() });
-        expect(await store.findById(fresh.id)).toEqual(fresh);
+        const options = { replaces: { id: randomId(), version: 1 }, limit: null };
+        expect(await store.insert(fresh, options)).toEqual(CONFLICT);
+        expect(await store.findById(fresh.id)).toBeNull();
+        expect(await store.findByTokenHash(fresh.tokenHash)).toBeNull();
       });
 
       it('insert rejects an id already in use, and then deletes nothing (one atomic step)', async () => {
@@ -180,11 +196,32 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
         const replaced = await insert();
         const clash = makeSession({ id: existing.id });
 
-        await expect(store.insert(clash, { replaces: replaced.id })).rejects.toThrow();
+        await expect(store.insert(clash, replacing(replaced))).rejects.toThrow();
 
         expect(await store.findById(existing.id)).toEqual(existing);
         expect(await store.findById(replaced.id)).toEqual(replaced);
         expect(await store.findByTokenHash(clash.tokenHash)).toBeNull();
+      });
+
+      it('insert rejects a token hash already in use, and then deletes or evicts nothing', async () => {
+        const user = randomId();
+        const holder = await insert({ userId: randomId() });
+        const mine = [
+          await insert({ userId: user, lastSeenAt: NOW - HOUR }),
+          await insert({ userId: user }),
+        ];
+        const clash = makeSession({ userId: user, tokenHash: holder.tokenHash });
+
+        const limit = { max: 1, policy: 'evict-oldest' as const, now: NOW };
+        await expect(store.insert(clash, { replaces: null, limit })).rejects.toThrow();
+        await expect(store.insert(clash, replacing(mine[0]!, limit))).rejects.toThrow();
+
+        expect(await store.findById(clash.id)).toBeNull();
+        expect(byId(await store.listByUser(user, NOW))).toEqual(byId(mine));
+        expect(await store.findByTokenHash(holder.tokenHash)).toEqual({
+          session: holder,
+          retiredGraceUntil: null,
+        });
       });
     });
 
@@ -386,11 +423,11 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
         const user = randomId();
         const anonymous = await insert();
         const first = makeSession({ userId: user, authenticatedAt: NOW });
-        await store.insert(first, { replaces: anonymous.id });
+        expect(await store.insert(first, replacing(anonymous))).toEqual(INSERTED);
         expect(await store.listByUser(user, NOW)).toEqual([first]);
 
         const second = makeSession({ userId: user, authenticatedAt: NOW });
-        await store.insert(second, { replaces: first.id });
+        expect(await store.insert(second, replacing(first))).toEqual(INSERTED);
         expect(await store.listByUser(user, NOW)).toEqual([second]);
         expect(await store.deleteByUser(user, { except: null })).toEqual([second.id]);
       });
@@ -509,13 +546,20 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
           previous,
           session: makeSession({ userId: user, authenticatedAt: NOW }),
         }));
-        const login = ({ previous, session }: (typeof logins)[number]): Promise<void> =>
-          store.insert(session, { replaces: previous.id });
+        const login = ({ previous, session }: (typeof logins)[number]): Promise<InsertResult> =>
+          store.insert(session, replacing(previous));
         const before = logins.slice(0, 10).map(login);
         const revocation = store.deleteByUser(user, { except: null });
         const after = logins.slice(10).map(login);
         const listing = store.listByUser(user, NOW);
-        const [deleted] = await Promise.all([revocation, listing, ...before, ...after]);
+        const [deleted, results] = await Promise.all([
+          revocation,
+          Promise.all([...before, ...after]),
+          listing,
+        ]);
+
+        // The replaced anonymous sessions were untouched by the revocation: every login went in.
+        expect(results).toEqual(logins.map(() => INSERTED));
 
         // Every session that existed when deleteByUser was called is gone, rotated tokens too.
         expect(deleted).toEqual(expect.arrayContaining(earlier.map((s) => s.id)));
@@ -545,6 +589,11 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
       });
     });
 
+    const context = { store: () => store, insert, rotate };
+    describeReplacementCases(context);
+    describeUserLimitCases(context);
+    describeDeleteAllCases(context);
+
     describe('lifecycle', () => {
       it('close is idempotent and later calls reject', async () => {
         const session = await insert();
@@ -562,10 +611,12 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
             const calls: Record<string, () => Promise<unknown>> = {
               findByTokenHash: () => store.findByTokenHash(session.tokenHash),
               findById: () => store.findById(session.id),
-              insert: () => store.insert(makeSession(), { replaces: null }),
+              insert: () => store.insert(makeSession(), FRESH),
               update: () => store.update(nextVersion(session), { retire: null }),
               delete: () => store.delete(randomId()),
               deleteByUser: () => store.deleteByUser(randomId(), { except: null }),
+              deleteAll: () =>
+                store.deleteAll({ createdBefore: NOW - HOUR, limit: 1, cursor: null }),
               listByUser: () => store.listByUser(session.userId!, NOW),
               purgeExpired: () => store.purgeExpired(NOW - HOUR, 1),
             };
@@ -577,89 +628,11 @@ export function describeStoreContract(name: string, setup: StoreContractSetup): 
           }
 
           const fresh = makeSession();
-          await eventually(() => store.insert(fresh, { replaces: null }));
+          await eventually(() => store.insert(fresh, FRESH));
           expect(await store.findById(fresh.id)).toEqual(fresh);
         },
-        OUTAGE_CALL_TIMEOUT_MS * 10 + RECOVERY_TIMEOUT_MS,
+        OUTAGE_CALL_TIMEOUT_MS * 11 + RECOVERY_TIMEOUT_MS,
       );
     });
   });
-}
-
-function randomId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-function randomTokenHash(): string {
-  return createHash('sha256').update(randomBytes(32)).digest('base64url');
-}
-
-function makeSession(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomId(),
-    tokenHash: randomTokenHash(),
-    userId: null,
-    createdAt: NOW - MINUTE,
-    authenticatedAt: null,
-    lastSeenAt: NOW - MINUTE,
-    idleExpiresAt: NOW + 30 * MINUTE,
-    absoluteExpiresAt: NOW + 12 * HOUR,
-    rotatedAt: NOW - MINUTE,
-    version: 1,
-    sealed: `v1.k1.${randomBytes(48).toString('base64url')}`,
-    ...overrides,
-  };
-}
-
-function nextVersion(session: StoredSession, changes: Partial<StoredSession> = {}): StoredSession {
-  return { ...session, lastSeenAt: NOW, version: session.version + 1, ...changes };
-}
-
-function sorted(ids: readonly string[]): string[] {
-  return [...ids].sort();
-}
-
-function byId(sessions: readonly StoredSession[]): StoredSession[] {
-  return [...sessions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-}
-
-/** Whether the call threw synchronously, rejected, resolved, or did not settle in time. */
-async function settle(
-  call: () => Promise<unknown>,
-): Promise<'threw' | 'rejected' | 'resolved' | 'timed out'> {
-  let promise: Promise<unknown>;
-  try {
-    promise = call();
-  } catch {
-    return 'threw';
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timed out'>((resolve) => {
-    timer = setTimeout(() => resolve('timed out'), OUTAGE_CALL_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([
-      promise.then(
-        () => 'resolved' as const,
-        () => 'rejected' as const,
-      ),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Retries `call` until it resolves; a reconnecting client may need a moment. */
-async function eventually(call: () => Promise<unknown>): Promise<void> {
-  const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
-  for (;;) {
-    try {
-      await call();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }

@@ -24,6 +24,7 @@ function behindSwitch(store: SessionStore): SessionStore {
     update: guard((session, options) => store.update(session, options)),
     delete: guard((id) => store.delete(id)),
     deleteByUser: guard((userId, options) => store.deleteByUser(userId, options)),
+    deleteAll: guard((options) => store.deleteAll(options)),
     listByUser: guard((userId, now) => store.listByUser(userId, now)),
     purgeExpired: guard((now, limit) => store.purgeExpired(now, limit)),
     close: () => store.close(),

@@ -18,7 +18,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SessionStore, StoredSession } from '../../src/core/store.js';
+import type { InsertOptions, SessionStore, StoredSession } from '../../src/core/store.js';
 import { createRedisStore } from '../../src/stores/redis.js';
 import { serviceAvailable } from '../support/services.js';
 import { LatencyProxy, deleteKeys, freshPrefix } from './redis-support.js';
@@ -30,6 +30,10 @@ const SESSIONS = 10_000;
 const SEALED_LENGTH = 200;
 const NOW = Date.now();
 const HOUR = 3_600_000;
+/** A plain insert: nothing replaced, no session limit. */
+const FRESH: InsertOptions = { replaces: null, limit: null };
+/** Sessions created this long before NOW are the ones the deleteAll measurement deletes. */
+const INCIDENT_AGE = 10 * HOUR;
 
 const redisAvailable = await serviceAvailable('Redis', REDIS_PORT);
 const clusterAvailable = await serviceAvailable('Redis Cluster', CLUSTER_PORTS[0] as number);
@@ -80,12 +84,25 @@ async function operations(
   const user = `user-${randomBytes(4).toString('hex')}`;
   // A user with a few sessions already, as on a real devices list.
   for (let index = 0; index < 3; index++) {
-    await store.insert(makeSession({ userId: user }), { replaces: null });
+    await store.insert(makeSession({ userId: user }), FRESH);
   }
   const inserted = async (overrides: Partial<StoredSession> = {}): Promise<StoredSession> => {
     const session = makeSession(overrides);
-    await store.insert(session, { replaces: null });
+    await store.insert(session, FRESH);
     return session;
+  };
+  const replacing = (session: StoredSession, max: number | null = null, policy = 'refuse') =>
+    ({
+      replaces: { id: session.id, version: session.version },
+      limit: max === null ? null : { max, policy, now: NOW },
+    }) as InsertOptions;
+  /** A user of their own with `count` sessions, the least recently used first. */
+  const userWith = async (count: number): Promise<string> => {
+    const owner = `user-${randomBytes(4).toString('hex')}`;
+    for (let index = 0; index < count; index++) {
+      await inserted({ userId: owner, lastSeenAt: NOW - (count - index) * 1_000 });
+    }
+    return owner;
   };
   return {
     'findByTokenHash (current token)': () => {
@@ -108,14 +125,62 @@ async function operations(
     },
     'insert (anonymous, first write)': () => ({
       prepare: async () => {},
-      run: (s) => s.insert(makeSession(), { replaces: null }),
+      run: (s) => s.insert(makeSession(), FRESH),
+    }),
+    'insert (signed in, no replaces)': () => ({
+      prepare: async () => {},
+      run: (s) => s.insert(makeSession({ userId: user, authenticatedAt: NOW }), FRESH),
     }),
     'insert with replaces (login)': () => {
       let previous: StoredSession;
       return {
         prepare: async () => void (previous = await inserted()),
         run: (s) =>
-          s.insert(makeSession({ userId: user, authenticatedAt: NOW }), { replaces: previous.id }),
+          s.insert(makeSession({ userId: user, authenticatedAt: NOW }), replacing(previous)),
+      };
+    },
+    'insert with replaces (regenerate)': () => {
+      let previous: StoredSession;
+      return {
+        prepare: async () =>
+          void (previous = await inserted({ userId: user, authenticatedAt: NOW })),
+        run: (s) =>
+          s.insert(makeSession({ userId: user, authenticatedAt: NOW }), replacing(previous)),
+      };
+    },
+    'login, limit not reached': () => {
+      let previous: StoredSession;
+      return {
+        prepare: async () => void (previous = await inserted()),
+        run: (s) =>
+          s.insert(makeSession({ userId: user, authenticatedAt: NOW }), replacing(previous, 50)),
+      };
+    },
+    'login at the limit (evict-oldest)': () => {
+      let owner: string;
+      let previous: StoredSession;
+      return {
+        prepare: async () => {
+          owner = await userWith(3);
+          previous = await inserted();
+        },
+        run: (s) =>
+          s.insert(
+            makeSession({ userId: owner, authenticatedAt: NOW }),
+            replacing(previous, 3, 'evict-oldest'),
+          ),
+      };
+    },
+    'login at the limit (refuse)': () => {
+      let owner: string;
+      let previous: StoredSession;
+      return {
+        prepare: async () => {
+          owner = await userWith(3);
+          previous = await inserted();
+        },
+        run: (s) =>
+          s.insert(makeSession({ userId: owner, authenticatedAt: NOW }), replacing(previous, 3)),
       };
     },
     'update (touch)': () => {
@@ -173,6 +238,14 @@ async function operations(
       };
     },
     purgeExpired: () => ({ prepare: async () => {}, run: (s) => s.purgeExpired(NOW, 100) }),
+    'deleteAll (one call)': () => ({
+      prepare: async () => {
+        for (let index = 0; index < 3; index++) {
+          await inserted({ userId: user, createdAt: NOW - INCIDENT_AGE });
+        }
+      },
+      run: (s) => s.deleteAll({ createdBefore: NOW - INCIDENT_AGE + 1, limit: 100, cursor: null }),
+    }),
   };
 }
 
@@ -354,14 +427,32 @@ describe.skipIf(!clusterAvailable)('redis store costs: round trips on Redis Clus
   });
 });
 
+/**
+ * The per-slot round trips. deleteAll is left out: one call runs up to 10 SCAN batches per
+ * master (SCAN, the drops, clearing pointers: 3 round trips a batch), and how many batches a
+ * call needs depends on everything else in the keyspace of the shared test servers.
+ */
 function expectClusterCosts(costs: Map<string, Cost>): void {
-  const roundTrips = Object.fromEntries([...costs].map(([name, cost]) => [name, cost.roundTrips]));
+  const roundTrips = Object.fromEntries(
+    [...costs]
+      .filter(([name]) => !name.startsWith('deleteAll'))
+      .map(([name, cost]) => [name, cost.roundTrips]),
+  );
   expect(roundTrips).toEqual({
     'findByTokenHash (current token)': 2,
     'findByTokenHash (unknown token)': 1,
     findById: 1,
     'insert (anonymous, first write)': 1,
+    'insert (signed in, no replaces)': 2,
+    // Create + claim, index ‖ drop of the anonymous session, clear its token pointer.
     'insert with replaces (login)': 3,
+    // Create + claim, index, drop of the signed-in session once indexed, clear its pointers.
+    'insert with replaces (regenerate)': 4,
+    'login, limit not reached': 4,
+    // As above, plus reading the user's records, and the evictions' own pointers.
+    'login at the limit (evict-oldest)': 6,
+    // Create + claim, index, reading the user's records, rolling back.
+    'login at the limit (refuse)': 4,
     'update (touch)': 1,
     'update (rotation with retire)': 2,
     'update (stale version)': 1,
@@ -412,7 +503,7 @@ describe.skipIf(!redisServerInstalled)('redis store costs: memory per session', 
         await Promise.all(
           Array.from({ length: 500 }, async (_, offset) => {
             const session = build(start + offset);
-            await store.insert(session, { replaces: null });
+            await store.insert(session, FRESH);
             if (after !== undefined) await after(store, session);
           }),
         );

@@ -105,3 +105,58 @@ export async function deleteKeys(client: Redis | Cluster, prefix: string): Promi
   }
   return deleted;
 }
+
+/** One script call the {@link ScriptGate} holds: its keys and arguments after the key count. */
+export interface HeldCall {
+  readonly keys: readonly string[];
+  readonly args: readonly unknown[];
+}
+
+/**
+ * Wraps an ioredis client so that a test can hold chosen EVALSHA calls of the store (by their
+ * keys and arguments) until it releases them: a deterministic way to force one interleaving of
+ * two operations, which parallel calls only hit by chance.
+ */
+export class ScriptGate<C extends Redis | Cluster> {
+  readonly client: C;
+  readonly #rules: {
+    readonly matches: (call: HeldCall) => boolean;
+    readonly reached: () => void;
+    readonly opened: Promise<void>;
+  }[] = [];
+
+  constructor(target: C) {
+    const evalsha = target.evalsha.bind(target) as (...args: unknown[]) => Promise<unknown>;
+    const hold = async (...args: unknown[]): Promise<unknown> => {
+      const count = Number(args[1]);
+      const call = { keys: args.slice(2, 2 + count) as string[], args: args.slice(2 + count) };
+      const index = this.#rules.findIndex((rule) => rule.matches(call));
+      if (index >= 0) {
+        const [rule] = this.#rules.splice(index, 1);
+        rule!.reached();
+        await rule!.opened;
+      }
+      return evalsha(...args);
+    };
+    this.client = new Proxy(target, {
+      get(object, property) {
+        if (property === 'evalsha') return hold;
+        const value: unknown = Reflect.get(object, property, object);
+        return typeof value === 'function' ? (value as () => unknown).bind(object) : value;
+      },
+    });
+  }
+
+  /**
+   * Holds the next call that `matches`. Returns when it was reached (resolves once the store
+   * made the call) and a function that lets it through.
+   */
+  hold(matches: (call: HeldCall) => boolean): { reached: Promise<void>; release: () => void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
+    const opened = new Promise<void>((resolve) => (release = resolve));
+    this.#rules.push({ matches, reached, opened });
+    return { reached: reachedPromise, release };
+  }
+}

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import { request as httpRequest, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import express4 from 'express4';
 import express5 from 'express';
@@ -73,6 +73,25 @@ function buildApp(
     }),
   );
   app.post(
+    '/login/:form',
+    handle(async (req, res) => {
+      const respond = HEADER_WRITES[req.params.form as string];
+      if (respond === undefined) {
+        res.sendStatus(404);
+        return;
+      }
+      await auth.session(req).login('alice');
+      respond(res);
+    }),
+  );
+  app.post(
+    '/logout/:form',
+    handle(async (req, res) => {
+      await auth.session(req).logout();
+      HEADER_WRITES[req.params.form as string]!(res);
+    }),
+  );
+  app.post(
     '/note',
     handle(async (req, res) => {
       await auth.session(req).set('note', 'hello');
@@ -91,6 +110,88 @@ function buildApp(
   });
   app.use(auth.errorHandler);
   return app;
+}
+
+/**
+ * Ways an app writes its response head after the session set its cookie. Node lets each of
+ * them replace the Set-Cookie header the adapter had set (all but the last two).
+ */
+const HEADER_WRITES: Record<string, (res: express5.Response) => void> = {
+  object: (res) => {
+    res.writeHead(200, { 'Set-Cookie': 'theme=dark; Path=/', 'Content-Type': 'text/plain' });
+    res.end('ok');
+  },
+  'lower-case key, several cookies': (res) => {
+    res.writeHead(200, { 'set-cookie': ['a=1; Path=/', 'b=2; Path=/'] });
+    res.end();
+  },
+  'reason and object': (res) => {
+    res.writeHead(200, 'Fine', { 'Set-Cookie': 'theme=dark; Path=/' });
+    res.end();
+  },
+  'flat array': (res) => {
+    res.writeHead(200, ['Content-Type', 'text/plain', 'Set-Cookie', 'a=1; Path=/']);
+    res.end('ok');
+  },
+  'flat array, two Set-Cookie entries': (res) => {
+    res.writeHead(200, 'Fine', ['Set-Cookie', 'a=1; Path=/', 'Set-Cookie', 'b=2; Path=/']);
+    res.end();
+  },
+  'a forged session cookie': (res) => {
+    res.writeHead(200, {
+      'Set-Cookie': ['__Host-sid=forged; Path=/; Secure', 'sid=forged', 'theme=dark; Path=/'],
+    });
+    res.end();
+  },
+  'the adapter cookie copied back': (res) => {
+    res.writeHead(200, { 'Set-Cookie': [...headerList(res), 'theme=dark; Path=/'] });
+    res.end();
+  },
+  setHeader: (res) => {
+    res.setHeader('Set-Cookie', 'theme=dark; Path=/');
+    res.end();
+  },
+  'status only': (res) => {
+    res.writeHead(200);
+    res.end();
+  },
+};
+
+/** Set-Cookie values each form above leaves besides the session cookie. */
+const APP_COOKIES: Record<string, string[]> = {
+  object: ['theme=dark; Path=/'],
+  'lower-case key, several cookies': ['a=1; Path=/', 'b=2; Path=/'],
+  'reason and object': ['theme=dark; Path=/'],
+  'flat array': ['a=1; Path=/'],
+  'flat array, two Set-Cookie entries': ['a=1; Path=/', 'b=2; Path=/'],
+  'a forged session cookie': ['sid=forged', 'theme=dark; Path=/'],
+  'the adapter cookie copied back': ['theme=dark; Path=/'],
+  setHeader: ['theme=dark; Path=/'],
+  'status only': [],
+};
+
+function headerList(res: express5.Response): string[] {
+  const value = res.getHeader('Set-Cookie');
+  return value === undefined ? [] : Array.isArray(value) ? value : [String(value)];
+}
+
+/** A request with a path sent byte for byte (fetch would resolve `..` first). */
+function rawPost(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ hostname, port, path, method: 'POST', headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function listen(app: ReturnType<Express>): Promise<{ server: Server; url: string }> {
@@ -133,6 +234,42 @@ describe.each([
         /^__Host-sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/,
       ),
     );
+  });
+
+  it.each(Object.keys(HEADER_WRITES))(
+    '[SM-16] the new session cookie survives an app that writes its headers with %s',
+    async (form) => {
+      const response = await fetch(`${url}/login/${encodeURIComponent(form)}`, {
+        method: 'POST',
+        headers: HTTPS,
+      });
+      expect(response.status).toBe(200);
+      const cookies = response.headers.getSetCookie();
+      const ours = cookies.filter((c) => c.startsWith('__Host-sid='));
+      expect(ours).toEqual([
+        expect.stringMatching(
+          /^__Host-sid=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax; Secure$/,
+        ),
+      ]);
+      expect(cookies.filter((c) => !c.startsWith('__Host-sid='))).toEqual(APP_COOKIES[form]);
+      // The browser got the cookie of the session that now exists, not a dead one.
+      const me = await fetch(`${url}/me`, {
+        headers: { ...HTTPS, Cookie: ours[0]!.split(';')[0]! },
+      });
+      expect(await me.json()).toMatchObject({ user: 'alice' });
+    },
+  );
+
+  it('[SM-25] the cookie deletion of a logout survives writeHead with its own Set-Cookie', async () => {
+    const cookie = await login();
+    const response = await fetch(`${url}/logout/object`, {
+      method: 'POST',
+      headers: { ...HTTPS, Cookie: cookie },
+    });
+    expect(response.headers.getSetCookie()).toEqual([
+      'theme=dark; Path=/',
+      '__Host-sid=; Path=/; HttpOnly; SameSite=Lax; Secure; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT',
+    ]);
   });
 
   it('[SM-48] signed-in responses and cookie-setting responses carry Cache-Control: no-store and Vary: Cookie', async () => {
@@ -266,9 +403,20 @@ describe.each([
       csrf: { origins: ['https://app.test'] },
     });
     manager.on('*', (event) => writes.push(event.type));
-    const auth = expressSessions(manager, { csrfExemptPaths: ['/hooks/payment'] });
+    const exempt = ['/hooks/payment', '/admin/hooks/signed'];
+    const auth = expressSessions(manager, { csrfExemptPaths: exempt });
     const app = express();
     app.set('trust proxy', 'loopback');
+    // The same manager, with the middleware inside a router mounted at /admin.
+    const admin = express.Router();
+    admin.use(express.urlencoded({ extended: false }), auth.middleware);
+    for (const hook of ['/hooks/payment', '/hooks/signed']) {
+      admin.post(hook, (_req, res) => {
+        res.sendStatus(204);
+      });
+    }
+    admin.use(auth.errorHandler);
+    app.use('/admin', admin);
     app.use(express.urlencoded({ extended: false }), express.json(), auth.middleware);
     app.get('/form', (req, res) => {
       res.json({ csrf: auth.session(req).csrfToken() });
@@ -379,6 +527,53 @@ describe.each([
         'Content-Type': 'text/plain',
       },
       body: '{"note":"pwned"}',
+    });
+    expect(response.status).toBe(403);
+  });
+
+  it('[SM-35] an exempt path matches the full request path: /admin/hooks/payment is not /hooks/payment', async () => {
+    const crossSite = { ...HTTPS, 'Sec-Fetch-Site': 'cross-site' };
+    // Mounted at /admin: only the exact full path listed is exempt.
+    const mountedHook = await fetch(`${url}/admin/hooks/payment`, {
+      method: 'POST',
+      headers: crossSite,
+    });
+    expect(mountedHook.status).toBe(403);
+    expect(await mountedHook.json()).toMatchObject({ error: 'ERR_CSRF' });
+    const listed = await fetch(`${url}/admin/hooks/signed`, { method: 'POST', headers: crossSite });
+    expect(listed.status).toBe(204);
+    const withQuery = await fetch(`${url}/admin/hooks/signed?attempt=2`, {
+      method: 'POST',
+      headers: crossSite,
+    });
+    expect(withQuery.status).toBe(204);
+  });
+
+  it.each([
+    '/hooks/payment/',
+    '//hooks/payment',
+    '/hooks/%70ayment',
+    '/HOOKS/payment',
+    '/hooks/x/../payment',
+    '/hooks/payment/../note',
+    '/hooks/./payment',
+    '/admin/hooks/signed/',
+    '/admin//hooks/signed',
+    '/admin/hooks/%73igned',
+    '/admin/hooks/x/../signed',
+    '/admin/hooks/signed/../../note',
+    '/ADMIN/hooks/signed',
+    '/other/../admin/hooks/signed',
+  ])('[SM-35] %s is not exempt (nothing is decoded or normalised)', async (path) => {
+    const response = await rawPost(url, path, { ...HTTPS, 'Sec-Fetch-Site': 'cross-site' });
+    expect(response.status).toBe(403);
+    expect(JSON.parse(response.body)).toMatchObject({ error: 'ERR_CSRF' });
+  });
+
+  it('[SM-35] an absolute-form request target is never exempt', async () => {
+    const response = await rawPost(url, `${url}/hooks/payment`, {
+      ...HTTPS,
+      'Sec-Fetch-Site': 'cross-site',
     });
     expect(response.status).toBe(403);
   });

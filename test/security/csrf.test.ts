@@ -313,3 +313,15 @@ describe('configuration (SM-43)', () => {
     );
   });
 });
+
+describe('simple content types (SM-46, H-21)', () => {
+  it('[SM-46] a cross-origin text/plain POST carrying JSON is refused whatever its body: the token layer never relies on preflight', async () => {
+    const { probe } = await victim();
+    // A page on EVIL can send text/plain without a preflight, but can neither read the token
+    // nor set X-CSRF-Token without one.
+    expect(await probe({ origin: EVIL, csrfField: undefined })).toBe(403);
+    expect(await probe({ fetchSite: 'cross-site', csrfField: undefined })).toBe(403);
+    // Even same-origin, a body nobody parsed for `_csrf` carries no token: refused.
+    expect(await probe({ fetchSite: 'same-origin', csrfField: undefined })).toBe(403);
+  });
+});

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { boundFields } from '../../src/core/engine.js';
 import { resolveKeyRing } from '../../src/core/key-ring.js';
 import type { StoredSession } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
@@ -70,8 +71,8 @@ describe('encryption at rest', () => {
     const evil =
       '{"d":{"__proto__":{"admin":true},"nested":{"constructor":{"prototype":{"x":1}}}},"i":null,"u":null,"c":"' +
       'A'.repeat(43) +
-      '","p":0}';
-    await tamper(h, session.id!, (s) => ({ ...s, sealed: ring.seal(evil, s.id) }));
+      '","p":0,"r":null,"s":1,"f":null}';
+    await tamper(h, session.id!, (s) => ({ ...s, sealed: ring.seal(evil, boundFields(s)) }));
     const { session: loaded } = await browser.visit();
     expect(loaded.userId).toBe('alice');
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
@@ -141,6 +142,7 @@ describe('events and logs', () => {
     });
     const stale = browser.jar.get(SID)!;
     h.clock.advance(6);
+    await browser.visit();
     await browser.visit();
     h.clock.advance(2);
     await h.request(`${SID}=${stale}`);

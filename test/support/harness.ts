@@ -37,6 +37,7 @@ export function spyStore(
     'update',
     'delete',
     'deleteByUser',
+    'deleteAll',
     'listByUser',
     'purgeExpired',
     'close',

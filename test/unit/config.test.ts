@@ -135,3 +135,53 @@ describe('parseKeyList', () => {
     expect(parseKeyList('')).toEqual([]);
   });
 });
+
+describe('runtime and the security options', () => {
+  it.each([
+    ['randomBytes of the wrong type', { randomBytes: 'x' }, 'runtime.randomBytes'],
+    [
+      'randomBytes returning too little',
+      { randomBytes: () => new Uint8Array(1) },
+      'runtime.randomBytes',
+    ],
+    ['randomBytes returning a string', { randomBytes: () => 'bytes' }, 'runtime.randomBytes'],
+    ['now of the wrong type', { now: 5 }, 'runtime.now'],
+    ['now returning NaN', { now: () => Number.NaN }, 'runtime.now'],
+    ['now returning a Date', { now: () => new Date() }, 'runtime.now'],
+  ])('rejects %s at start-up, not at the first write', (_name, runtime, path) => {
+    expect(problems({ ...base(), runtime })).toEqual([path]);
+  });
+
+  it('accepts an injected clock and randomness of the right shape', () => {
+    expect(
+      problems({
+        ...base(),
+        runtime: { now: () => 1, randomBytes: (n: number) => new Uint8Array(n) },
+      }),
+    ).toEqual([]);
+  });
+
+  it.each([
+    [{ maxSessionsPerUser: 0 }, 'maxSessionsPerUser'],
+    [{ maxSessionsPerUser: 1.5 }, 'maxSessionsPerUser'],
+    [{ maxSessionsPerUser: 2, sessionLimitPolicy: 'lru' }, 'sessionLimitPolicy'],
+    [{ clientBinding: 'ip' }, 'clientBinding'],
+    [{ currentCredential: 'hash' }, 'currentCredential'],
+    [{ unknownTokenLimit: { perClient: 0, windowSeconds: 60 } }, 'unknownTokenLimit'],
+    [{ unknownTokenLimit: 'on' }, 'unknownTokenLimit'],
+  ])('rejects %j', (options, path) => {
+    expect(problems({ ...base(), ...options })).toEqual([path]);
+  });
+
+  it('resolves the security options with their defaults', () => {
+    expect(resolveConfig(base())).toMatchObject({
+      sessionLimit: null,
+      clientBinding: 'off',
+      currentCredential: null,
+      unknownTokenLimit: { perClient: 100, windowMs: 60_000 },
+    });
+    expect(
+      resolveConfig({ ...base(), maxSessionsPerUser: 3, unknownTokenLimit: 'off' }),
+    ).toMatchObject({ sessionLimit: { max: 3, policy: 'evict-oldest' }, unknownTokenLimit: null });
+  });
+});

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import type { StoredSession } from '../../src/core/store.js';
+import type { SessionStore, StoredSession } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 
 function makeSession(overrides: Partial<StoredSession> = {}): StoredSession {
   return {
@@ -29,105 +30,181 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+const FRESH = { replaces: null, limit: null } as const;
+
 describe('memory store eviction', () => {
-  it('evicts the session whose deadline comes soonest when maxSessions is reached', async () => {
-    const store = createMemoryStore({ maxSessions: 3 });
-    const late = makeSession({ idleExpiresAt: NOW + 30 * MINUTE });
-    const soonest = makeSession({ idleExpiresAt: NOW + 10 * MINUTE });
-    const middle = makeSession({ absoluteExpiresAt: NOW + 20 * MINUTE });
-    for (const session of [late, soonest, middle]) await store.insert(session, { replaces: null });
+  /** A store whose clock reads NOW, so that "expired" is decided without the real clock. */
+  function boundedStore(maxSessions: number) {
+    return createMemoryStore({ maxSessions, now: () => NOW });
+  }
+
+  async function fill(store: SessionStore, sessions: readonly StoredSession[]): Promise<void> {
+    for (const session of sessions) {
+      expect(await store.insert(session, FRESH)).toEqual({ status: 'inserted', evicted: [] });
+    }
+  }
+
+  it('[SM-57] never evicts a live signed-in session, however many anonymous ones arrive', async () => {
+    const store = boundedStore(3);
+    const signedIn = [makeSession({ userId: 'alice' }), makeSession({ userId: 'bob' })];
+    await fill(store, signedIn);
+
+    const flood = Array.from({ length: 50 }, () => makeSession());
+    await fill(store, flood);
+
+    for (const session of signedIn) expect(await store.findById(session.id)).toEqual(session);
+    expect(await store.findById(flood.at(-1)!.id)).toEqual(flood.at(-1));
+    expect(await store.findById(flood.at(-2)!.id)).toBeNull();
+  });
+
+  it('[SM-57] evicts the anonymous session inserted longest ago first, whatever its deadline', async () => {
+    const store = boundedStore(3);
+    const first = makeSession({ idleExpiresAt: NOW + 60 * MINUTE });
+    const second = makeSession({ idleExpiresAt: NOW + MINUTE });
+    const signedIn = makeSession({ userId: 'alice', idleExpiresAt: NOW + MINUTE });
+    await fill(store, [first, second, signedIn]);
 
     const newcomer = makeSession();
-    await store.insert(newcomer, { replaces: null });
+    await fill(store, [newcomer]);
 
-    expect(await store.findById(soonest.id)).toBeNull();
-    for (const kept of [late, middle, newcomer]) {
+    expect(await store.findById(first.id)).toBeNull();
+    for (const kept of [second, signedIn, newcomer]) {
       expect(await store.findById(kept.id)).toEqual(kept);
     }
   });
 
-  it('evicts expired sessions before live ones, whatever the insertion order', async () => {
-    const store = createMemoryStore({ maxSessions: 2 });
-    const live = makeSession();
-    const expired = makeSession({ idleExpiresAt: NOW - MINUTE });
-    await store.insert(live, { replaces: null });
-    await store.insert(expired, { replaces: null });
+  it('[SM-57] drops expired sessions before any anonymous one, signed-in or not', async () => {
+    const store = boundedStore(3);
+    const anonymous = makeSession();
+    const expiredSignedIn = makeSession({ userId: 'alice', idleExpiresAt: NOW - MINUTE });
+    const expiredAnonymous = makeSession({ absoluteExpiresAt: NOW });
+    await fill(store, [anonymous, expiredSignedIn, expiredAnonymous]);
 
-    await store.insert(makeSession(), { replaces: null });
+    await fill(store, [makeSession(), makeSession()]);
 
-    expect(await store.findById(expired.id)).toBeNull();
-    expect(await store.findById(live.id)).toEqual(live);
+    expect(await store.findById(expiredSignedIn.id)).toBeNull();
+    expect(await store.findById(expiredAnonymous.id)).toBeNull();
+    expect(await store.findById(anonymous.id)).toEqual(anonymous);
   });
 
-  it('follows deadlines moved by update', async () => {
-    const store = createMemoryStore({ maxSessions: 2 });
-    const first = makeSession({ idleExpiresAt: NOW + 5 * MINUTE });
-    const second = makeSession({ idleExpiresAt: NOW + 10 * MINUTE });
-    await store.insert(first, { replaces: null });
-    await store.insert(second, { replaces: null });
-    const extended = { ...first, version: 2, idleExpiresAt: NOW + 60 * MINUTE };
-    expect(await store.update(extended, { retire: null })).toBe(true);
+  it('[SM-57] rejects an insert, changing nothing, when every session is live and signed in', async () => {
+    const store = boundedStore(2);
+    const signedIn = [makeSession({ userId: 'alice' }), makeSession({ userId: 'bob' })];
+    await fill(store, signedIn);
 
-    await store.insert(makeSession(), { replaces: null });
+    const refused = makeSession();
+    await expect(store.insert(refused, FRESH)).rejects.toThrow(
+      'The memory session store is full: maxSessions (2) signed-in sessions are live',
+    );
+    await expect(store.insert(makeSession({ userId: 'carol' }), FRESH)).rejects.toThrow(/is full/);
+
+    expect(await store.findById(refused.id)).toBeNull();
+    for (const session of signedIn) expect(await store.findById(session.id)).toEqual(session);
+  });
+
+  it('[SM-57] a full store of signed-in sessions still serves logins that replace one', async () => {
+    const store = boundedStore(2);
+    const alice = makeSession({ userId: 'alice' });
+    const bob = makeSession({ userId: 'bob' });
+    await fill(store, [alice, bob]);
+
+    const regenerated = makeSession({ userId: 'alice' });
+    const replaces = { id: alice.id, version: alice.version };
+    expect(await store.insert(regenerated, { replaces, limit: null })).toEqual({
+      status: 'inserted',
+      evicted: [],
+    });
+
+    expect(await store.findById(regenerated.id)).toEqual(regenerated);
+    expect(await store.findById(bob.id)).toEqual(bob);
+  });
+
+  it('follows a session that signs in (update) out of the anonymous eviction order', async () => {
+    const store = boundedStore(2);
+    const first = makeSession();
+    const second = makeSession();
+    await fill(store, [first, second]);
+    const signedIn = { ...first, version: 2, userId: 'alice', authenticatedAt: NOW };
+    expect(await store.update(signedIn, { retire: null })).toBe(true);
+
+    await fill(store, [makeSession()]);
 
     expect(await store.findById(second.id)).toBeNull();
-    expect(await store.findById(first.id)).toEqual(extended);
+    expect(await store.findById(first.id)).toEqual(signedIn);
+  });
+
+  it('follows deadlines moved by update: a session extended past now is no longer expired', async () => {
+    const store = boundedStore(2);
+    const revived = makeSession({ userId: 'alice', idleExpiresAt: NOW - MINUTE });
+    const expired = makeSession({ userId: 'bob', idleExpiresAt: NOW - 2 * MINUTE });
+    await fill(store, [revived, expired]);
+    const extended = { ...revived, version: 2, idleExpiresAt: NOW + 60 * MINUTE };
+    expect(await store.update(extended, { retire: null })).toBe(true);
+
+    await fill(store, [makeSession()]);
+
+    expect(await store.findById(expired.id)).toBeNull();
+    expect(await store.findById(revived.id)).toEqual(extended);
   });
 
   it('removes every trace of an evicted session: tokens, retired tokens, user index', async () => {
-    const store = createMemoryStore({ maxSessions: 1 });
+    const store = boundedStore(1);
     const user = 'user-1';
-    const session = makeSession({ userId: user, idleExpiresAt: NOW + MINUTE });
-    await store.insert(session, { replaces: null });
+    const session = makeSession({ userId: user, idleExpiresAt: NOW - MINUTE });
+    await fill(store, [session]);
     const rotated = { ...session, version: 2, tokenHash: makeSession().tokenHash };
     await store.update(rotated, { retire: { tokenHash: session.tokenHash, graceUntil: NOW } });
 
-    await store.insert(makeSession(), { replaces: null });
+    await fill(store, [makeSession()]);
 
     expect(await store.findByTokenHash(session.tokenHash)).toBeNull();
     expect(await store.findByTokenHash(rotated.tokenHash)).toBeNull();
-    expect(await store.listByUser(user, NOW)).toEqual([]);
+    expect(await store.listByUser(user, NOW - HOUR)).toEqual([]);
     expect(await store.deleteByUser(user, { except: null })).toEqual([]);
   });
 
   it('does not evict anyone when insert replaces a session in a full store', async () => {
-    const store = createMemoryStore({ maxSessions: 2 });
+    const store = boundedStore(2);
     const bystander = makeSession({ idleExpiresAt: NOW + MINUTE });
     const anonymous = makeSession();
-    await store.insert(bystander, { replaces: null });
-    await store.insert(anonymous, { replaces: null });
+    await fill(store, [bystander, anonymous]);
 
     const signedIn = makeSession({ userId: 'user-1' });
-    await store.insert(signedIn, { replaces: anonymous.id });
+    const replaces = { id: anonymous.id, version: anonymous.version };
+    await store.insert(signedIn, { replaces, limit: null });
 
     expect(await store.findById(bystander.id)).toEqual(bystander);
     expect(await store.findById(signedIn.id)).toEqual(signedIn);
   });
 
-  it('still evicts correctly after many updates (stale deadlines are compacted away)', async () => {
-    const store = createMemoryStore({ maxSessions: 3 });
-    const busy = makeSession();
-    const idle = makeSession({ idleExpiresAt: NOW + 40 * MINUTE });
-    const other = makeSession({ idleExpiresAt: NOW + 50 * MINUTE });
-    for (const session of [busy, idle, other]) await store.insert(session, { replaces: null });
+  it('still drops the expired session first after many updates (stale deadlines are compacted away)', async () => {
+    const store = boundedStore(3);
+    const busy = makeSession({ userId: 'alice' });
+    const expired = makeSession({ userId: 'bob', idleExpiresAt: NOW - MINUTE });
+    const other = makeSession({ userId: 'carol' });
+    await fill(store, [busy, expired, other]);
     let current = busy;
     for (let step = 1; step <= 5_000; step++) {
-      const next = { ...current, version: current.version + 1, idleExpiresAt: NOW + step * 1_000 };
+      // Deadlines that pass and come back, so every update leaves a stale heap node behind.
+      const idleExpiresAt = NOW + (step % 2 === 0 ? step : -step) * 1_000;
+      const next = { ...current, version: current.version + 1, idleExpiresAt };
       expect(await store.update(next, { retire: null })).toBe(true);
       current = next;
     }
+    const extended = { ...current, version: current.version + 1, idleExpiresAt: NOW + MINUTE };
+    expect(await store.update(extended, { retire: null })).toBe(true);
 
-    await store.insert(makeSession(), { replaces: null });
+    await fill(store, [makeSession()]);
 
-    expect(await store.findById(idle.id)).toBeNull();
-    expect(await store.findById(busy.id)).toEqual(current);
+    expect(await store.findById(expired.id)).toBeNull();
+    expect(await store.findById(busy.id)).toEqual(extended);
     expect(await store.findById(other.id)).toEqual(other);
   });
 
   it('drops expired sessions when listByUser meets them', async () => {
     const store = createMemoryStore();
     const expired = makeSession({ userId: 'user-1', idleExpiresAt: NOW - MINUTE });
-    await store.insert(expired, { replaces: null });
+    await store.insert(expired, FRESH);
 
     expect(await store.listByUser('user-1', NOW)).toEqual([]);
     expect(await store.findById(expired.id)).toBeNull();

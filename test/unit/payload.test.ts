@@ -11,6 +11,9 @@ describe('payload decoding', () => {
       userAgent: null,
       csrfSecret: secret,
       persistent: true,
+      previousTokenHash: 'h'.repeat(43),
+      successorSeen: false,
+      credential: null,
     };
     expect(decodePayload(encodePayload(payload))).toEqual(payload);
   });
@@ -21,7 +24,9 @@ describe('payload decoding', () => {
     ['constructor', '{"constructor":{"prototype":{"admin":true}},"ok":1}'],
     ['nested', '{"a":{"b":{"__proto__":{"admin":true}}},"ok":1}'],
   ])('[SM-53] drops prototype-polluting keys (%s)', (_name, data) => {
-    const decoded = decodePayload(`{"d":${data},"i":null,"u":null,"c":"${secret}","p":0}`)!;
+    const decoded = decodePayload(
+      `{"d":${data},"i":null,"u":null,"c":"${secret}","p":0,"r":null,"s":1,"f":null}`,
+    )!;
     expect(decoded.data.ok).toBe(1);
     expect(JSON.stringify(decoded.data)).not.toMatch(/admin/);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
@@ -36,6 +41,9 @@ describe('payload decoding', () => {
     '{"d":{},"i":null,"u":null,"p":0}',
     '{"d":{},"i":null,"u":null,"c":"x","p":2}',
     '{"d":{',
+    `{"d":{},"i":null,"u":null,"c":"x","p":0,"r":null,"s":2,"f":null}`,
+    `{"d":{},"i":null,"u":null,"c":"x","p":0,"r":1,"s":1,"f":null}`,
+    `{"d":{},"i":null,"u":null,"c":"x","p":0,"r":null,"s":1}`,
   ])('[SM-53] rejects malformed payload %j', (text) => {
     expect(decodePayload(text)).toBeNull();
   });

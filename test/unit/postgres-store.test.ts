@@ -2,8 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { QueryConfig } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { MockInstance } from 'vitest';
 import { ConfigError } from '../../src/core/errors.js';
-import type { SessionStore, StoredSession } from '../../src/core/store.js';
+import type {
+  DeleteAllResult,
+  InsertResult,
+  SessionStore,
+  StoredSession,
+} from '../../src/core/store.js';
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { PostgresStore, PostgresStoreOptions } from '../../src/stores/postgres.js';
 import { serviceAvailable } from '../support/services.js';
@@ -16,6 +22,12 @@ const DIRECT_URL = `postgres://${PG_USER}@127.0.0.1:${PG_PORT}/${PG_DATABASE}`;
 const available = await serviceAvailable('PostgreSQL', PG_PORT);
 
 const NOW = Date.UTC(2100, 0, 1);
+const LATEST_VERSIONS = [1, 2];
+const LATEST_FUNCTIONS = [
+  'strongroom_delete_all_sessions',
+  'strongroom_delete_user_sessions',
+  'strongroom_insert_session',
+];
 const HOUR = 3_600_000;
 
 /** PostgreSQL protocol codes of the untyped requests a client may send before its startup message. */
@@ -77,6 +89,49 @@ class RoundTripCounter {
   }
 }
 
+/**
+ * The tables exactly as release 0.1 (schema version 1) created them, frozen here so that the
+ * migration to the current version is tested from what is really deployed.
+ */
+function schemaVersion1(schema: string): string {
+  const s = `"${schema}"`;
+  return `
+    CREATE SCHEMA ${s};
+    CREATE TABLE ${s}.strongroom_schema_version (
+      version integer PRIMARY KEY,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE ${s}.strongroom_sessions (
+      id text PRIMARY KEY,
+      token_hash text NOT NULL UNIQUE,
+      user_id text,
+      created_at bigint NOT NULL,
+      authenticated_at bigint,
+      last_seen_at bigint NOT NULL,
+      idle_expires_at bigint NOT NULL,
+      absolute_expires_at bigint NOT NULL,
+      rotated_at bigint NOT NULL,
+      expires_at bigint NOT NULL,
+      version integer NOT NULL,
+      sealed text NOT NULL
+    );
+    CREATE INDEX strongroom_sessions_user_id
+      ON ${s}.strongroom_sessions (user_id) WHERE user_id IS NOT NULL;
+    CREATE INDEX strongroom_sessions_expires_at ON ${s}.strongroom_sessions (expires_at);
+    CREATE TABLE ${s}.strongroom_retired_tokens (
+      token_hash text PRIMARY KEY,
+      session_id text NOT NULL REFERENCES ${s}.strongroom_sessions (id) ON DELETE CASCADE,
+      grace_until bigint NOT NULL,
+      expires_at bigint NOT NULL
+    );
+    CREATE INDEX strongroom_retired_tokens_session_id
+      ON ${s}.strongroom_retired_tokens (session_id);
+    CREATE INDEX strongroom_retired_tokens_expires_at
+      ON ${s}.strongroom_retired_tokens (expires_at);
+    INSERT INTO ${s}.strongroom_schema_version (version) VALUES (1);
+  `;
+}
+
 function randomId(): string {
   return randomBytes(16).toString('base64url');
 }
@@ -131,6 +186,21 @@ describe.skipIf(!available)('createPostgresStore', () => {
     return pool;
   }
 
+  async function versionsIn(schema: string): Promise<number[]> {
+    const { rows } = await admin.query<{ version: number }>(
+      `SELECT version FROM "${schema}".strongroom_schema_version ORDER BY version`,
+    );
+    return rows.map((row) => row.version);
+  }
+
+  async function functionsIn(schema: string): Promise<string[]> {
+    const { rows } = await admin.query<{ name: string }>(
+      `SELECT proname AS name FROM pg_proc WHERE pronamespace = $1::regnamespace ORDER BY proname`,
+      [schema],
+    );
+    return rows.map((row) => row.name);
+  }
+
   async function count(table: string): Promise<number> {
     const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
     return rows[0]!.n;
@@ -180,7 +250,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
       });
       await store.ready();
       const session = makeSession();
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
       expect(await store.findByTokenHash(session.tokenHash)).toEqual({
         session,
         retiredGraceUntil: null,
@@ -275,14 +345,56 @@ describe.skipIf(!available)('createPostgresStore', () => {
         [schema],
       );
       expect(foreignKeys).toEqual([{ action: 'c' }]); // ON DELETE CASCADE
-      expect(await count(`"${schema}".strongroom_schema_version`)).toBe(1);
+      expect(await functionsIn(schema)).toEqual(LATEST_FUNCTIONS);
+      expect(await versionsIn(schema)).toEqual(LATEST_VERSIONS);
+    });
+
+    it('migrates tables an earlier release created at schema version 1, keeping their sessions', async () => {
+      const schema = freshSchema();
+      await admin.query(schemaVersion1(schema));
+      const old = makeSession({ userId: 'user', lastSeenAt: NOW - HOUR });
+      await admin.query(
+        `INSERT INTO "${schema}".strongroom_sessions
+           (id, token_hash, user_id, created_at, authenticated_at, last_seen_at, idle_expires_at,
+            absolute_expires_at, rotated_at, expires_at, version, sealed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $7, $10, $11)`,
+        [
+          old.id,
+          old.tokenHash,
+          old.userId,
+          old.createdAt,
+          old.authenticatedAt,
+          old.lastSeenAt,
+          old.idleExpiresAt,
+          old.absoluteExpiresAt,
+          old.rotatedAt,
+          old.version,
+          old.sealed,
+        ],
+      );
+
+      const store = open({ pool: admin, schema, purgeIntervalSeconds: 0 });
+      await store.ready();
+      expect(await versionsIn(schema)).toEqual(LATEST_VERSIONS);
+      expect(await functionsIn(schema)).toEqual(LATEST_FUNCTIONS);
+      expect(await store.findById(old.id)).toEqual(old);
+
+      // The migrated session counts towards the limit and is the one evicted.
+      const fresh = makeSession({ userId: 'user' });
+      expect(
+        await store.insert(fresh, {
+          replaces: null,
+          limit: { max: 1, policy: 'evict-oldest', now: NOW },
+        }),
+      ).toEqual({ status: 'inserted', evicted: [old.id] });
+      expect(await store.listByUser('user', NOW)).toEqual([fresh]);
     });
 
     it('is idempotent: reopening keeps the data and records the version once', async () => {
       const schema = freshSchema();
       const first = open({ pool: admin, schema, purgeIntervalSeconds: 0 });
       const session = makeSession({ userId: 'user' });
-      await first.insert(session, { replaces: null });
+      await first.insert(session, { replaces: null, limit: null });
       await first.ready();
       await first.close();
 
@@ -290,10 +402,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
       await second.ready();
       await second.ready();
       expect(await second.findById(session.id)).toEqual(session);
-      const { rows } = await admin.query(
-        `SELECT version FROM "${schema}".strongroom_schema_version`,
-      );
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(await versionsIn(schema)).toEqual(LATEST_VERSIONS);
     });
 
     it('is safe when several instances start at once on a fresh schema', async () => {
@@ -304,12 +413,9 @@ describe.skipIf(!available)('createPostgresStore', () => {
       );
       await Promise.all(instances.map((store) => store.ready()));
 
-      const { rows } = await admin.query(
-        `SELECT version FROM "${schema}".strongroom_schema_version`,
-      );
-      expect(rows).toEqual([{ version: 1 }]);
+      expect(await versionsIn(schema)).toEqual(LATEST_VERSIONS);
       const session = makeSession();
-      await instances[0]!.insert(session, { replaces: null });
+      await instances[0]!.insert(session, { replaces: null, limit: null });
       for (const store of instances) expect(await store.findById(session.id)).toEqual(session);
     });
 
@@ -320,7 +426,9 @@ describe.skipIf(!available)('createPostgresStore', () => {
       );
       const sessions = instances.map(() => makeSession());
       await Promise.all(
-        instances.map((store, index) => store.insert(sessions[index]!, { replaces: null })),
+        instances.map((store, index) =>
+          store.insert(sessions[index]!, { replaces: null, limit: null }),
+        ),
       );
       expect(await count(`"${schema}".lazy_sessions`)).toBe(4);
     });
@@ -330,7 +438,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
       const app = open({ pool: admin, schema, tablePrefix: 'app_', purgeIntervalSeconds: 0 });
       const other = open({ pool: admin, schema, tablePrefix: 'other_', purgeIntervalSeconds: 0 });
       const session = makeSession();
-      await app.insert(session, { replaces: null });
+      await app.insert(session, { replaces: null, limit: null });
 
       expect(await count(`"${schema}".app_sessions`)).toBe(1);
       expect(await other.findById(session.id)).toBeNull();
@@ -395,12 +503,27 @@ describe.skipIf(!available)('createPostgresStore', () => {
       const { store, measure } = await counted();
       const user = randomId();
       const one = { roundTrips: 1, statements: 1 };
+      const limit = (max: number, policy: 'refuse' | 'evict-oldest') => ({ max, policy, now: NOW });
 
       for (const pass of ['cold', 'warm']) {
         const a = makeSession();
         const b = makeSession({ userId: user });
-        expect(await measure(() => store.insert(a, { replaces: null })), pass).toEqual(one);
-        expect(await measure(() => store.insert(b, { replaces: a.id })), pass).toEqual(one);
+        let result: InsertResult | undefined;
+        expect(await measure(() => store.insert(a, { replaces: null, limit: null })), pass).toEqual(
+          one,
+        );
+        // Login: replaces the anonymous session, under the user's limit.
+        expect(
+          await measure(
+            async () =>
+              (result = await store.insert(b, {
+                replaces: { id: a.id, version: a.version },
+                limit: limit(2, 'refuse'),
+              })),
+          ),
+          pass,
+        ).toEqual(one);
+        expect(result).toEqual({ status: 'inserted', evicted: [] });
         expect(await measure(() => store.findByTokenHash(b.tokenHash)), pass).toEqual(one);
         expect(await measure(() => store.findByTokenHash(randomTokenHash())), pass).toEqual(one);
         expect(await measure(() => store.findById(b.id)), pass).toEqual(one);
@@ -426,17 +549,62 @@ describe.skipIf(!available)('createPostgresStore', () => {
         ).toEqual(one);
         expect(updated).toBe(false);
         expect(await measure(() => store.findByTokenHash(b.tokenHash)), pass).toEqual(one);
+
+        // Every outcome of an insert: a second login evicting the first, one refused, one
+        // replacing a session that has moved on.
+        const c = makeSession({ userId: user });
+        expect(
+          await measure(
+            async () =>
+              (result = await store.insert(c, { replaces: null, limit: limit(1, 'evict-oldest') })),
+          ),
+          pass,
+        ).toEqual(one);
+        expect(result).toEqual({ status: 'inserted', evicted: [b.id] });
+        expect(
+          await measure(
+            async () =>
+              (result = await store.insert(makeSession({ userId: user }), {
+                replaces: null,
+                limit: limit(1, 'refuse'),
+              })),
+          ),
+          pass,
+        ).toEqual(one);
+        expect(result).toEqual({ status: 'limit-reached' });
+        expect(
+          await measure(
+            async () =>
+              (result = await store.insert(makeSession({ userId: user }), {
+                replaces: { id: c.id, version: c.version + 1 },
+                limit: null,
+              })),
+          ),
+          pass,
+        ).toEqual(one);
+        expect(result).toEqual({ status: 'conflict' });
+
         expect(await measure(() => store.listByUser(user, NOW)), pass).toEqual(one);
         expect(await measure(() => store.deleteByUser(user, { except: null })), pass).toEqual(one);
         expect(await measure(() => store.delete(randomId())), pass).toEqual(one);
         expect(await measure(() => store.purgeExpired(NOW, 100)), pass).toEqual(one);
+        await store.insert(makeSession(), { replaces: null, limit: null });
+        let batch: DeleteAllResult | undefined;
+        expect(
+          await measure(
+            async () =>
+              (batch = await store.deleteAll({ createdBefore: NOW, limit: 100, cursor: null })),
+          ),
+          pass,
+        ).toEqual(one);
+        expect(batch).toEqual({ deleted: [expect.any(String)], cursor: null });
       }
     });
 
     it('uses named prepared statements, one name per distinct text', async () => {
       const { store, queries } = await counted();
       const session = makeSession();
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
       await store.findByTokenHash(session.tokenHash);
       await store.findByTokenHash(randomTokenHash());
       await store.findById(session.id);
@@ -473,6 +641,331 @@ describe.skipIf(!available)('createPostgresStore', () => {
     });
   });
 
+  describe('atomicity under concurrency (READ COMMITTED)', () => {
+    const PARALLEL = 30;
+
+    /** A store on a pool wide enough for every call of a round to run on its own connection. */
+    async function wide(): Promise<{ store: PostgresStore; pool: pg.Pool; schema: string }> {
+      const pool = newPool({ max: PARALLEL + 1 });
+      const schema = freshSchema();
+      const store = open({ pool, schema, purgeIntervalSeconds: 0 });
+      await store.ready();
+      // Open every connection now, so that a round's calls start together rather than one
+      // connection handshake apart.
+      const clients = await Promise.all(Array.from({ length: PARALLEL + 1 }, () => pool.connect()));
+      for (const client of clients) client.release();
+      return { store, pool, schema };
+    }
+
+    async function insertAll(store: SessionStore, sessions: StoredSession[]): Promise<void> {
+      for (const session of sessions) await store.insert(session, { replaces: null, limit: null });
+    }
+
+    /** Resolves once a statement on `schema` waits for a lock held by another transaction. */
+    async function untilWaiting(schema: string): Promise<void> {
+      await vi.waitFor(
+        async () => {
+          const { rows } = await admin.query(
+            `SELECT 1 FROM pg_stat_activity
+              WHERE wait_event_type = 'Lock' AND strpos(query, $1) > 0`,
+            [schema],
+          );
+          expect(rows).toHaveLength(1);
+        },
+        { timeout: 3_000, interval: 10 },
+      );
+    }
+
+    it('[SM-31] a revocation that waits on a replacement in flight deletes the replacement too', async () => {
+      const { store, pool, schema } = await wide();
+      const user = randomId();
+      const old = makeSession({ userId: user });
+      await insertAll(store, [old]);
+
+      // The regenerate's insert runs in a transaction left open: it has replaced the session
+      // (holding the user's lock and the old row) but not committed yet.
+      const client = await pool.connect();
+      try {
+        const inOpenTransaction = async (config: QueryConfig): Promise<pg.QueryResult> => {
+          await client.query('BEGIN');
+          return client.query(config);
+        };
+        const query = vi.spyOn(pool, 'query') as unknown as MockInstance<
+          (config: QueryConfig) => Promise<pg.QueryResult>
+        >;
+        query.mockImplementationOnce(inOpenTransaction);
+        const replacement = makeSession({ userId: user });
+        expect(
+          await store.insert(replacement, {
+            replaces: { id: old.id, version: old.version },
+            limit: null,
+          }),
+        ).toEqual({ status: 'inserted', evicted: [] });
+
+        const revoking = store.deleteByUser(user, { except: null });
+        await untilWaiting(schema);
+        await client.query('COMMIT');
+
+        // A lone DELETE would have waited on the old row, found it gone, and never seen the
+        // replacement, committed after its snapshot was taken.
+        expect(await revoking).toEqual([replacement.id]);
+        expect(await store.findById(replacement.id)).toBeNull();
+        expect(await store.listByUser(user, NOW)).toEqual([]);
+      } finally {
+        client.release();
+      }
+    });
+
+    it(`[SM-31] ${PARALLEL} parallel regenerations racing a revocation leave no session of the user`, async () => {
+      const { store, schema } = await wide();
+      for (let round = 0; round < 5; round++) {
+        const user = randomId();
+        const sessions = Array.from({ length: PARALLEL }, () => makeSession({ userId: user }));
+        await insertAll(store, sessions);
+        const replacements = sessions.map(() => makeSession({ userId: user }));
+
+        const regenerate = (index: number): Promise<InsertResult> =>
+          store.insert(replacements[index]!, {
+            replaces: { id: sessions[index]!.id, version: sessions[index]!.version },
+            limit: null,
+          });
+        const half = PARALLEL / 2;
+        const first = Array.from({ length: half }, (_, index) => regenerate(index));
+        const revoked = store.deleteByUser(user, { except: null });
+        const second = Array.from({ length: PARALLEL - half }, (_, index) =>
+          regenerate(half + index),
+        );
+        const [results, deleted] = await Promise.all([Promise.all([...first, ...second]), revoked]);
+
+        expect(await store.listByUser(user, NOW), `round ${round}`).toEqual([]);
+        const { rows } = await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "${schema}".strongroom_sessions WHERE user_id = $1`,
+          [user],
+        );
+        expect(rows[0]!.n, `round ${round}`).toBe(0);
+        // Each session was either revoked as it was, or replaced and then its replacement
+        // revoked; a regeneration after the revocation changed nothing.
+        results.forEach((result, index) => {
+          const expected =
+            result.status === 'inserted' ? replacements[index]!.id : sessions[index]!.id;
+          expect(result.status).not.toBe('limit-reached');
+          expect(deleted).toContain(expected);
+        });
+        expect(deleted).toHaveLength(PARALLEL);
+      }
+    });
+
+    it(`[SM-34] ${PARALLEL} parallel logins never take a user past the limit ('refuse')`, async () => {
+      const { store } = await wide();
+      const user = randomId();
+      const existing = [makeSession({ userId: user }), makeSession({ userId: user })];
+      // An expired session does not count.
+      const expired = makeSession({ userId: user, idleExpiresAt: NOW });
+      await insertAll(store, [...existing, expired]);
+      const limit = { max: 5, policy: 'refuse', now: NOW } as const;
+
+      const logins = Array.from({ length: PARALLEL }, () => makeSession({ userId: user }));
+      const results = await Promise.all(
+        logins.map((session) => store.insert(session, { replaces: null, limit })),
+      );
+
+      const inserted = logins.filter((_, index) => results[index]!.status === 'inserted');
+      expect(inserted).toHaveLength(3);
+      expect(results.filter((result) => result.status === 'limit-reached')).toHaveLength(
+        PARALLEL - 3,
+      );
+      for (const result of results) {
+        if (result.status === 'inserted') expect(result.evicted).toEqual([]);
+      }
+      const live = await store.listByUser(user, NOW);
+      expect(live.map((session) => session.id).sort()).toEqual(
+        [...existing, ...inserted].map((session) => session.id).sort(),
+      );
+    });
+
+    it(`[SM-34] ${PARALLEL} parallel logins with 'evict-oldest' keep the limit and evict each session once`, async () => {
+      const { store } = await wide();
+      const user = randomId();
+      const existing = Array.from({ length: 3 }, (_, index) =>
+        makeSession({ userId: user, lastSeenAt: NOW - HOUR + index }),
+      );
+      await insertAll(store, existing);
+      const limit = { max: 4, policy: 'evict-oldest', now: NOW } as const;
+
+      const logins = Array.from({ length: PARALLEL }, () => makeSession({ userId: user }));
+      const results = await Promise.all(
+        logins.map((session) => store.insert(session, { replaces: null, limit })),
+      );
+
+      const evicted = results.flatMap((result) =>
+        result.status === 'inserted' ? result.evicted : [],
+      );
+      expect(results.every((result) => result.status === 'inserted')).toBe(true);
+      expect(new Set(evicted).size).toBe(evicted.length);
+      expect(evicted).toHaveLength(existing.length + PARALLEL - limit.max);
+      // The sessions from before, least recently used, are the first to go.
+      expect(evicted).toEqual(expect.arrayContaining(existing.map((session) => session.id)));
+      const live = await store.listByUser(user, NOW);
+      expect(live).toHaveLength(limit.max);
+      expect([...evicted, ...live.map((session) => session.id)].sort()).toEqual(
+        [...existing, ...logins].map((session) => session.id).sort(),
+      );
+    });
+
+    it('a replaced session that a concurrent write moved on is not replaced (conflict)', async () => {
+      const { store } = await wide();
+      const user = randomId();
+      const session = makeSession({ userId: user });
+      await insertAll(store, [session]);
+      const written = next(session);
+
+      const [updated, result] = await Promise.all([
+        store.update(written, { retire: null }),
+        store.insert(makeSession({ userId: user }), {
+          replaces: { id: session.id, version: session.version },
+          limit: null,
+        }),
+      ]);
+      // Whichever committed first, exactly one of the two took effect.
+      expect(result.status).toBe(updated ? 'conflict' : 'inserted');
+      expect((await store.listByUser(user, NOW)).length).toBe(1);
+    });
+
+    it('deleteAll waits for a row a concurrent write holds instead of leaving it behind', async () => {
+      const { store, schema } = await wide();
+      const held = makeSession({ createdAt: NOW - HOUR });
+      const free = makeSession({ createdAt: NOW - HOUR });
+      await insertAll(store, [held, free]);
+
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(
+          `SELECT 1 FROM "${schema}".strongroom_sessions WHERE id = $1 FOR UPDATE`,
+          [held.id],
+        );
+        // The first call takes what it can without waiting; the next, with nothing else left
+        // to delete, waits rather than report an empty pass while the row still exists.
+        const options = { createdBefore: NOW, limit: 10, cursor: null };
+        expect(await store.deleteAll(options)).toEqual({ deleted: [free.id], cursor: null });
+        const waiting = store.deleteAll(options);
+        await untilWaiting(schema);
+        await client.query('COMMIT');
+        expect(await waiting).toEqual({ deleted: [held.id], cursor: null });
+      } finally {
+        client.release();
+      }
+      expect(await store.deleteAll({ createdBefore: NOW, limit: 10, cursor: null })).toEqual({
+        deleted: [],
+        cursor: null,
+      });
+    });
+
+    it('deleteAll racing logins, regenerations and revocations neither deadlocks nor leaves a session behind', async () => {
+      const { store, schema } = await wide();
+      const users = Array.from({ length: 3 }, () => randomId());
+      const sessions = users.flatMap((user) =>
+        Array.from({ length: 8 }, () => makeSession({ userId: user, createdAt: NOW - HOUR })),
+      );
+      await insertAll(store, sessions);
+      const limit = { max: 4, policy: 'evict-oldest', now: NOW } as const;
+
+      /** Passes until one deletes nothing, as the manager does. */
+      const revokeAll = async (): Promise<void> => {
+        for (;;) {
+          let deleted = 0;
+          let cursor: string | null = null;
+          do {
+            const batch: DeleteAllResult = await store.deleteAll({
+              createdBefore: NOW,
+              limit: 5,
+              cursor,
+            });
+            deleted += batch.deleted.length;
+            cursor = batch.cursor;
+          } while (cursor !== null);
+          if (deleted === 0) return;
+        }
+      };
+      const writes = sessions.flatMap((session, index) => [
+        store.insert(makeSession({ userId: session.userId, createdAt: NOW - HOUR }), {
+          replaces: { id: session.id, version: session.version },
+          limit,
+        }),
+        store.update(next(session), { retire: null }),
+        ...(index % 8 === 0 ? [store.deleteByUser(session.userId!, { except: null })] : []),
+      ]);
+      await Promise.all([revokeAll(), ...writes]);
+
+      // The writes are done, and the last pass deleted nothing: every session created before
+      // the cut-off is gone, whichever order things happened in.
+      await revokeAll();
+      expect(await count(`"${schema}".strongroom_sessions`)).toBe(0);
+    });
+
+    it('refuses to run under REPEATABLE READ, where the lock would come after the snapshot', async () => {
+      const pool = newPool({ options: '-c default_transaction_isolation=repeatable\\ read' });
+      const store = open({ pool, schema: freshSchema(), purgeIntervalSeconds: 0 });
+      await store.ready();
+      const session = makeSession({ userId: 'user' });
+      await expect(store.insert(session, { replaces: null, limit: null })).rejects.toThrow(
+        /READ COMMITTED/,
+      );
+      await expect(store.deleteByUser('user', { except: null })).rejects.toThrow(/READ COMMITTED/);
+      await expect(store.deleteAll({ createdBefore: NOW, limit: 1, cursor: null })).rejects.toThrow(
+        /READ COMMITTED/,
+      );
+      expect(await store.findById(session.id)).toBeNull();
+    });
+  });
+
+  describe('deleteAll', () => {
+    it('[SM-30] walks the table in windows of `limit` rows, whatever the share that matches', async () => {
+      const schema = freshSchema();
+      const store = open({ pool: admin, schema, purgeIntervalSeconds: 0 });
+      const old = Array.from({ length: 7 }, (_, index) =>
+        makeSession({ createdAt: NOW - HOUR, userId: index % 2 === 0 ? 'user' : null }),
+      );
+      const recent = Array.from({ length: 13 }, () => makeSession({ createdAt: NOW }));
+      await store.ready();
+      for (const session of [...old, ...recent]) {
+        await store.insert(session, { replaces: null, limit: null });
+      }
+      const rotated = next(old[0]!, { tokenHash: randomTokenHash() });
+      await store.update(rotated, { retire: { tokenHash: old[0]!.tokenHash, graceUntil: NOW } });
+
+      const deleted: string[] = [];
+      let cursor: string | null = null;
+      let calls = 0;
+      do {
+        const batch: DeleteAllResult = await store.deleteAll({
+          createdBefore: NOW,
+          limit: 4,
+          cursor,
+        });
+        expect(batch.deleted.length).toBeLessThanOrEqual(4);
+        deleted.push(...batch.deleted);
+        cursor = batch.cursor;
+        calls++;
+      } while (cursor !== null);
+
+      expect(calls).toBe(Math.ceil((old.length + recent.length) / 4) + 1);
+      expect(deleted.sort()).toEqual(old.map((session) => session.id).sort());
+      expect(await count(`"${schema}".strongroom_sessions`)).toBe(recent.length);
+      expect(await count(`"${schema}".strongroom_retired_tokens`)).toBe(0);
+      expect(await store.findByTokenHash(old[0]!.tokenHash)).toBeNull();
+    });
+
+    it('rejects a limit that is not a positive integer rather than deleting nothing', async () => {
+      const store = open({ pool: admin, schema: freshSchema(), purgeIntervalSeconds: 0 });
+      for (const limit of [0, -1, 1.5, Number.NaN]) {
+        await expect(store.deleteAll({ createdBefore: NOW, limit, cursor: null })).rejects.toThrow(
+          RangeError,
+        );
+      }
+    });
+  });
+
   describe('integers', () => {
     it('reads bigint columns as numbers, whatever int8 parser the pool uses', async () => {
       for (const parse of [(value: string) => BigInt(value), (value: string) => Number(value)]) {
@@ -489,7 +982,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
         });
         const store = open({ pool, schema: freshSchema(), purgeIntervalSeconds: 0 });
         const session = makeSession({ userId: 'user', authenticatedAt: NOW - 5 });
-        await store.insert(session, { replaces: null });
+        await store.insert(session, { replaces: null, limit: null });
         expect(await store.findById(session.id)).toEqual(session);
         expect(await store.listByUser('user', NOW)).toEqual([session]);
       }
@@ -499,7 +992,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
       const schema = freshSchema();
       const store = open({ pool: admin, schema, purgeIntervalSeconds: 0 });
       const session = makeSession();
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
       await admin.query(`UPDATE "${schema}".strongroom_sessions SET created_at = $1`, [
         '9007199254740993',
       ]);
@@ -511,11 +1004,14 @@ describe.skipIf(!available)('createPostgresStore', () => {
     it('rejects a duplicate id with the driver error (unique violation), never throwing synchronously', async () => {
       const store = open({ pool: admin, schema: freshSchema(), purgeIntervalSeconds: 0 });
       const session = makeSession();
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
 
-      let pending: Promise<void> | undefined;
+      let pending: Promise<InsertResult> | undefined;
       expect(() => {
-        pending = store.insert({ ...makeSession(), id: session.id }, { replaces: null });
+        pending = store.insert(
+          { ...makeSession(), id: session.id },
+          { replaces: null, limit: null },
+        );
       }).not.toThrow();
       await expect(pending).rejects.toMatchObject({ code: '23505' });
     });
@@ -523,7 +1019,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
     it('a token hash is retired once: retiring it again rejects and changes nothing', async () => {
       const store = open({ pool: admin, schema: freshSchema(), purgeIntervalSeconds: 0 });
       const session = makeSession();
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
       const retire = { tokenHash: session.tokenHash, graceUntil: NOW };
       const rotated = next(session, { tokenHash: randomTokenHash() });
       expect(await store.update(rotated, { retire })).toBe(true);
@@ -582,7 +1078,7 @@ describe.skipIf(!available)('createPostgresStore', () => {
       const store = open({ pool: admin, schema, purgeIntervalSeconds: 0 });
       const session = makeSession();
       const rotated = next(session, { tokenHash: randomTokenHash() });
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
       await store.update(rotated, { retire: { tokenHash: session.tokenHash, graceUntil: NOW } });
       await admin.query(`UPDATE "${schema}".strongroom_retired_tokens SET expires_at = $1`, [
         NOW - 1,

@@ -4,8 +4,10 @@ import {
   ReauthenticationRequiredError,
   SessionEndedError,
 } from '../../src/index.js';
-import { hashToken } from '../../src/core/token.js';
-import { createHarness } from '../support/harness.js';
+import { createHash } from 'node:crypto';
+import { resolveKeyRing } from '../../src/core/key-ring.js';
+import { systemRuntime } from '../../src/core/runtime.js';
+import { createHarness, TEST_KEY } from '../support/harness.js';
 
 interface AppData extends Record<string, unknown> {
   cart: string[];
@@ -271,7 +273,10 @@ describe('rotation and theft detection', () => {
     expect(t2).not.toBe(t1);
     expect(session.id).toBe(first.id);
     expect(h.events.some((e) => e.type === 'session.rotated')).toBe(true);
-    h.clock.advance(2);
+    h.clock.advance(1);
+    // The browser uses its new token: from now on the old one returning late is theft.
+    expect((await browser.visit()).session.userId).toBe('alice');
+    h.clock.advance(1);
     const inGrace = await h.request(`${SID}=${t1}`);
     expect(inGrace.session.userId).toBe('alice');
     expect(inGrace.cookies.size).toBe(0);
@@ -294,6 +299,7 @@ describe('rotation and theft detection', () => {
     await browser.visit((s) => s.login('alice'));
     const t1 = browser.jar.get(SID)!;
     h.clock.advance(6);
+    await browser.visit();
     await browser.visit();
     h.clock.advance(3);
     expect((await h.request(`${SID}=${t1}`)).session.userId).toBeNull();
@@ -513,7 +519,7 @@ describe('transport', () => {
 });
 
 describe('store keys', () => {
-  it('[SM-50] the store only ever sees SHA-256 of the token', async () => {
+  it('[SM-50] the store only ever sees a keyed hash (HMAC-SHA-256) of the token', async () => {
     const h = createHarness<AppData>({ rotationIntervalSeconds: 5 });
     const browser = h.browser();
     await browser.visit((s) => s.login('alice'));
@@ -525,9 +531,12 @@ describe('store keys', () => {
       expect(everything).not.toContain(token);
       expect(everything).not.toContain(Buffer.from(token, 'base64url').toString('hex'));
     }
-    expect(everything).toContain(hashToken(browser.jar.get(SID)!));
+    const ring = resolveKeyRing([TEST_KEY], systemRuntime, [])!;
+    const current = browser.jar.get(SID)!;
+    expect(everything).toContain(ring.tokenHash(current));
+    expect(everything).not.toContain(createHash('sha256').update(current).digest('base64url'));
     // A stored key presented as a cookie is just another unknown token.
-    const stored = await h.store.findByTokenHash(hashToken(browser.jar.get(SID)!));
+    const stored = await h.store.findByTokenHash(ring.tokenHash(current));
     expect((await h.request(`${SID}=${stored!.session.tokenHash}`)).session.id).toBeNull();
   });
 });

@@ -66,7 +66,7 @@ describe('createSQLiteStore', () => {
     const path = newFile();
     const first = createSQLiteStore({ path });
     const session = makeSession(Date.now());
-    await first.insert(session, { replaces: null });
+    await first.insert(session, { replaces: null, limit: null });
     await first.close();
 
     const second = createSQLiteStore({ path });
@@ -85,6 +85,7 @@ describe('createSQLiteStore', () => {
       'strongroom_retired_tokens_expires_at',
       'strongroom_retired_tokens_session_id',
       'strongroom_sessions',
+      'strongroom_sessions_created_at',
       'strongroom_sessions_expires_at',
       'strongroom_sessions_user_id',
     ]);
@@ -95,7 +96,7 @@ describe('createSQLiteStore', () => {
     const app = createSQLiteStore({ database: db, tablePrefix: 'app_' });
     const other = createSQLiteStore({ database: db, tablePrefix: 'other_' });
     const session = makeSession(Date.now());
-    await app.insert(session, { replaces: null });
+    await app.insert(session, { replaces: null, limit: null });
 
     expect(count(db, 'app_sessions')).toBe(1);
     expect(count(db, 'other_sessions')).toBe(0);
@@ -157,7 +158,7 @@ describe('createSQLiteStore', () => {
 
     let pending: Promise<unknown> | undefined;
     expect(() => {
-      pending = store.insert(session, { replaces: null });
+      pending = store.insert(session, { replaces: null, limit: null });
     }).not.toThrow();
     await expect(pending).rejects.toThrow();
     await expect(store.findByTokenHash(session.tokenHash)).rejects.toThrow();
@@ -170,7 +171,7 @@ describe('createSQLiteStore', () => {
     db.defaultSafeIntegers(true);
     const store = createSQLiteStore({ database: db });
     const session = makeSession(Date.now(), { userId: 'user' });
-    await store.insert(session, { replaces: null });
+    await store.insert(session, { replaces: null, limit: null });
 
     expect(await store.findById(session.id)).toEqual(session);
     expect(await store.findByTokenHash(session.tokenHash)).toEqual({
@@ -187,7 +188,7 @@ describe('createSQLiteStore', () => {
     const now = Date.now();
     const rotatedSession = async (overrides: Partial<StoredSession>) => {
       const session = makeSession(now, overrides);
-      await store.insert(session, { replaces: null });
+      await store.insert(session, { replaces: null, limit: null });
       const rotated = { ...session, tokenHash: makeSession(now).tokenHash, version: 2 };
       await store.update(rotated, { retire: { tokenHash: session.tokenHash, graceUntil: now } });
       return session;
@@ -200,7 +201,12 @@ describe('createSQLiteStore', () => {
     expect(count(db, 'strongroom_retired_tokens')).toBe(5);
 
     await store.delete(deleted.id);
-    await store.insert(makeSession(now), { replaces: replaced.id });
+    expect(
+      await store.insert(makeSession(now), {
+        replaces: { id: replaced.id, version: 2 },
+        limit: null,
+      }),
+    ).toEqual({ status: 'inserted', evicted: [] });
     await store.deleteByUser('user', { except: null });
     expect(await store.purgeExpired(now, 10)).toBe(1);
 
@@ -217,7 +223,7 @@ describe('createSQLiteStore', () => {
     const now = Date.now();
     const session = makeSession(now);
     const rotated = { ...session, tokenHash: makeSession(now).tokenHash, version: 2 };
-    await store.insert(session, { replaces: null });
+    await store.insert(session, { replaces: null, limit: null });
     await store.update(rotated, { retire: { tokenHash: session.tokenHash, graceUntil: now } });
     db.prepare('UPDATE strongroom_retired_tokens SET expires_at = ?').run(now - 1);
 
@@ -244,6 +250,34 @@ describe('createSQLiteStore', () => {
     expect(plan.some((detail) => detail.startsWith('SEARCH'))).toBe(true);
     expect(plan.filter((detail) => detail.startsWith('SCAN'))).toEqual([]);
   });
+
+  it('[SM-30] [SM-34] deleteAll and the user limit find their rows through indexes, never a table scan', () => {
+    const db = openDatabase();
+    const prepare = vi.spyOn(db, 'prepare');
+    createSQLiteStore({ database: db, purgeIntervalSeconds: 0 });
+    const sources = prepare.mock.calls
+      .map(([source]) => source)
+      .filter((source) => /@createdBefore|expires_at > @now/.test(source));
+    prepare.mockRestore();
+
+    // deleteAll, and the live count and least recently used of a user (SM-34) run in a write
+    // transaction, where a scan would hold every other writer up; listByUser as well.
+    expect(sources).toHaveLength(4);
+    for (const source of sources) {
+      const plan = db
+        .prepare<Record<string, unknown>, { detail: string }>(`EXPLAIN QUERY PLAN ${source}`)
+        .all({ createdBefore: 1, limit: 1, userId: 'u', now: 1, except: null })
+        .map((row) => row.detail);
+      expect(
+        plan.some((detail) => detail.startsWith('SEARCH')),
+        source,
+      ).toBe(true);
+      expect(
+        plan.filter((detail) => detail.startsWith('SCAN')),
+        source,
+      ).toEqual([]);
+    }
+  });
 });
 
 describe('SQLite background purge', () => {
@@ -259,7 +293,10 @@ describe('SQLite background purge', () => {
     const insertMany = (total: number, expiresIn: number) =>
       Promise.all(
         Array.from({ length: total }, () =>
-          store.insert(makeSession(now, { idleExpiresAt: now + expiresIn }), { replaces: null }),
+          store.insert(makeSession(now, { idleExpiresAt: now + expiresIn }), {
+            replaces: null,
+            limit: null,
+          }),
         ),
       );
     await insertMany(1_200, -1_000);
@@ -290,8 +327,8 @@ describe('SQLite background purge', () => {
     const db = openDatabase();
     const late = Date.UTC(2100, 0, 1);
     const store = createSQLiteStore({ database: db, purgeIntervalSeconds: 1, now: () => late });
-    await store.insert(makeSession(late - 3_600_000), { replaces: null });
-    await store.insert(makeSession(late), { replaces: null });
+    await store.insert(makeSession(late - 3_600_000), { replaces: null, limit: null });
+    await store.insert(makeSession(late), { replaces: null, limit: null });
 
     vi.advanceTimersByTime(1_000);
     expect(count(db, 'strongroom_sessions')).toBe(1);
