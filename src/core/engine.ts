@@ -69,7 +69,7 @@ export class Engine {
   readonly events: EventHub;
   readonly #opened = new Map<
     string,
-    { readonly sealed: string; readonly bound: string; readonly opened: OpenedSession }
+    { readonly record: StoredSession; readonly opened: OpenedSession }
   >();
 
   constructor(config: ResolvedConfig, events: EventHub) {
@@ -153,18 +153,6 @@ export class Engine {
     return serializeCookie(name, value, this.#attributes(request, null));
   }
 
-  /**
-   * Finds the session of a token: under the active key's hash first, then under older keys'
-   * (sessions issued before a key rotation). One store read per key tried.
-   */
-  async findToken(token: string): Promise<FoundToken | null> {
-    for (const tokenHash of this.config.keyRing.tokenHashes(token)) {
-      const match = await this.call('load', (store) => store.findByTokenHash(tokenHash));
-      if (match !== null) return { match, tokenHash };
-    }
-    return null;
-  }
-
   tokenHash(token: string): string {
     return this.config.keyRing.tokenHash(token);
   }
@@ -183,11 +171,9 @@ export class Engine {
    */
   open(session: StoredSession): OpenedSession | null {
     if (!this.#withinConfiguredDeadlines(session)) return null;
-    const bound = boundFields(session);
     const cached = this.#opened.get(session.id);
-    if (cached !== undefined && cached.sealed === session.sealed && cached.bound === bound)
-      return cached.opened;
-    const decrypted = this.config.keyRing.open(session.sealed, bound);
+    if (cached !== undefined && sameSealedRecord(cached.record, session)) return cached.opened;
+    const decrypted = this.config.keyRing.open(session.sealed, boundFields(session));
     const payload = decrypted === null ? null : decodePayload(decrypted.plaintext);
     if (decrypted === null || payload === null) return null;
     const opened = { payload, sealedWithActiveKey: decrypted.sealedWithActiveKey };
@@ -195,7 +181,7 @@ export class Engine {
       // Oldest first: Map iteration follows insertion order.
       this.#opened.delete(this.#opened.keys().next().value as string);
     }
-    this.#opened.set(session.id, { sealed: session.sealed, bound, opened });
+    this.#opened.set(session.id, { record: session, opened });
     return opened;
   }
 
@@ -225,6 +211,21 @@ export class Engine {
   #attributes(request: RequestContext, maxAgeSeconds: number | null): CookieAttributes {
     return { secure: request.secure, sameSite: this.config.sameSite, maxAgeSeconds };
   }
+}
+
+/** Whether two records carry the same ciphertext and the same fields bound to it. */
+function sameSealedRecord(a: StoredSession, b: StoredSession): boolean {
+  return (
+    a.sealed === b.sealed &&
+    a.tokenHash === b.tokenHash &&
+    a.userId === b.userId &&
+    a.createdAt === b.createdAt &&
+    a.authenticatedAt === b.authenticatedAt &&
+    a.lastSeenAt === b.lastSeenAt &&
+    a.idleExpiresAt === b.idleExpiresAt &&
+    a.absoluteExpiresAt === b.absoluteExpiresAt &&
+    a.rotatedAt === b.rotatedAt
+  );
 }
 
 /**

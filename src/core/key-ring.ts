@@ -66,6 +66,11 @@ export class KeyRing {
     this.#runtime = runtime;
   }
 
+  /** How many keys the ring holds. */
+  get size(): number {
+    return this.#keys.length;
+  }
+
   get activeKeyId(): string {
     return this.#active().id;
   }

@@ -3,7 +3,13 @@ import { isWellFormedCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-tok
 import { resolveConfig, type SessionManagerOptions } from './config.js';
 import { CSRFError, TooManyRequestsError, type CSRFFailureReason } from './errors.js';
 import { readCookies } from './cookie.js';
-import { Engine, type CookieSink, type OpenedSession, type RequestContext } from './engine.js';
+import {
+  Engine,
+  type CookieSink,
+  type FoundToken,
+  type OpenedSession,
+  type RequestContext,
+} from './engine.js';
 import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
 import { describeSessions } from './session-info.js';
 import { Session, type SessionData, type SessionInfo, type UntypedSessionData } from './session.js';
@@ -109,6 +115,7 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
           windowMs: config.unknownTokenLimit.windowMs,
           maxClients: MAX_TRACKED_CLIENTS,
         });
+  const bindsClients = config.clientBinding !== 'off' || config.currentCredential !== null;
   if (config.allowInsecureHttp) {
     process.emitWarning(
       'Strongroom: cookie.secure is "allow-http-development": session cookies may travel over plain HTTP. Never use this in production.',
@@ -199,6 +206,18 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     return new Session<Data>(engine, request, sink, { ...refreshed, preSessionSecret: null });
   }
 
+  /**
+   * Sessions issued before a key rotation are stored under an older key's hash: one more store
+   * read per older key, and only for tokens the active key's hash did not find.
+   */
+  async function findUnderOlderKeys(token: string): Promise<FoundToken | null> {
+    for (const tokenHash of config.keyRing.tokenHashes(token).slice(1)) {
+      const match = await engine.call('load', (store) => store.findByTokenHash(tokenHash));
+      if (match !== null) return { match, tokenHash };
+    }
+    return null;
+  }
+
   /** SM-55: a client that guessed too many tokens gets no more lookups for a while. */
   function refuseGuesser(request: RequestContext): void {
     if (guesses === null) return;
@@ -241,7 +260,14 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
 
   /** Classifies one well-formed token, applying the consequences of expiry, theft and binding. */
   async function resolve(request: RequestContext, token: string): Promise<Resolution> {
-    const found = await engine.findToken(token);
+    const tokenHash = engine.tokenHash(token);
+    const match = await engine.call('load', (store) => store.findByTokenHash(tokenHash));
+    const found =
+      match !== null
+        ? { match, tokenHash }
+        : config.keyRing.size > 1
+          ? await findUnderOlderKeys(token)
+          : null;
     if (found === null) {
       // SM-15: strict mode; an unknown token is never adopted.
       engine.emit('session.unknown_token', request, {});
@@ -275,7 +301,9 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
       engine.emit('session.theft_detected', request, { ...fields, reason: config.theftPolicy });
       return DEAD;
     }
-    if (!(await passesBindings(engine, request, session, opened.payload))) return DEAD;
+    // Most apps bind nothing: no extra promise on their hot path.
+    if (bindsClients && !(await passesBindings(engine, request, session, opened.payload)))
+      return DEAD;
     return { kind: 'live', token, session, opened, standing };
   }
 
