@@ -20,6 +20,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Starts the local Redis Cluster when it is down and redis-server is installed.
+    globalSetup: ['test/setup/redis-cluster.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

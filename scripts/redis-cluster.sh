@@ -6,7 +6,9 @@
 #   bash scripts/redis-cluster.sh start   # idempotent: exits 0 at once when the cluster is up
 #   bash scripts/redis-cluster.sh stop    # shuts the three nodes down and removes their directories
 #
-# Uses the redis-server and redis-cli on PATH (Redis >= 7.0).
+# Uses the redis-server and redis-cli on PATH (Redis >= 7.0). The test run calls `start` itself
+# when nothing answers on 7001 (test/setup/redis-cluster.ts), and `stop` once it is done with it.
+# Where flock(1) exists, a start and a stop never run at the same time as another.
 set -euo pipefail
 
 PORTS=(7001 7002 7003)
@@ -66,7 +68,7 @@ start_node() {
     --dir "$dir" \
     --logfile "$dir/redis.log" \
     --pidfile "$dir/redis.pid" \
-    --daemonize yes
+    --daemonize yes 9>&- # not the lock's descriptor: a daemon holding it would hold the lock
   wait_until "127.0.0.1:$port to answer" answers "$port"
 }
 
@@ -111,9 +113,17 @@ stop() {
   echo "redis-cluster: stopped"
 }
 
+# Two test runs starting at once would both create the cluster; serialise them.
+lock() {
+  if command -v flock >/dev/null; then
+    exec 9>"$BASE_DIR.lock"
+    flock 9
+  fi
+}
+
 case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
+  start) lock && start ;;
+  stop) lock && stop ;;
   *)
     echo "usage: $0 start|stop" >&2
     exit 2

@@ -30,4 +30,5 @@ export {
   type DeleteAllResult,
 } from './core/store.js';
 export type { Runtime } from './core/runtime.js';
+export { createFlash, flash, type Flash } from './core/flash.js';
 export * from './core/errors.js';

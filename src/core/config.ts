@@ -7,7 +7,9 @@ import { systemRuntime, type Runtime } from './runtime.js';
 import type { SessionStore } from './store.js';
 
 /**
- * Options of {@link createSessionManager}. Durations are whole seconds.
+ * Options of {@link createSessionManager}. Durations are whole seconds. An option name that is
+ * not listed here (an express-session `secret`, `cookie.maxAge`, a typo) is refused with a
+ * {@link ConfigError} that suggests what to use instead, rather than silently ignored.
  *
  * @example
  * ```ts
@@ -188,6 +190,79 @@ const FINGERPRINT_NAMES = new Set([
   'sessionid',
 ]);
 
+type TokenLimitOptions = Exclude<NonNullable<SessionManagerOptions['unknownTokenLimit']>, 'off'>;
+interface OptionNames {
+  readonly [name: string]: true | OptionNames;
+}
+
+/**
+ * Every option name, level by level (a nested table applies to an object option, or to each
+ * entry of an array option). Checked against the option interfaces in both directions: an
+ * option declared but not listed here, or listed but not declared, does not compile. Unknown
+ * names are refused at start-up because an ignored option is a silent downgrade: an
+ * express-session `secret` or `cookie.maxAge` that does nothing, a typo that keeps a default.
+ */
+const OPTION_NAMES = {
+  store: true,
+  keys: { id: true, secret: true } satisfies Record<keyof KeyInput, true>,
+  idleTimeoutSeconds: true,
+  absoluteTimeoutSeconds: true,
+  touchIntervalSeconds: true,
+  rotationIntervalSeconds: true,
+  rotationGraceSeconds: true,
+  theftPolicy: true,
+  freshAgeSeconds: true,
+  maxSessionsPerUser: true,
+  sessionLimitPolicy: true,
+  currentCredential: true,
+  clientBinding: true,
+  unknownTokenLimit: { perClient: true, windowSeconds: true } satisfies Record<
+    keyof TokenLimitOptions,
+    true
+  >,
+  cookie: { name: true, sameSite: true, crossSite: true, secure: true } satisfies Record<
+    keyof CookieOptions,
+    true
+  >,
+  csrf: { protection: true, origins: true, trustedOrigins: true } satisfies Record<
+    keyof CSRFOptions,
+    true
+  >,
+  runtime: { now: true, randomBytes: true } satisfies Record<keyof Runtime, true>,
+} as const satisfies Record<keyof SessionManagerOptions, true | OptionNames>;
+
+const PERSISTENT_HINT =
+  "lifetimes are idleTimeoutSeconds and absoluteTimeoutSeconds (whole seconds, enforced on the server); for a cookie that survives a browser restart, call login(userId, { cookie: 'persistent' })";
+const PROXY_HINT =
+  "set trust proxy in your framework instead (Express: app.set('trust proxy', …)): the adapter then reports HTTPS and the client address";
+const PREFIX_HINT = 'not configurable: the __Host- prefix requires Path=/ and no Domain (SM-07)';
+
+/** What express-session (and similar) names mean here, by path. */
+const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  secret:
+    'did you mean keys? Data at rest is encrypted under keys: parseKeyList(process.env.STRONGROOM_KEYS) or [{ id, secret }]; generate one with `npx strongroom keygen`',
+  name: 'did you mean cookie.name?',
+  idleTimeout: 'did you mean idleTimeoutSeconds? (whole seconds)',
+  maxAge: PERSISTENT_HINT,
+  expires: PERSISTENT_HINT,
+  'cookie.maxAge': PERSISTENT_HINT,
+  'cookie.expires': PERSISTENT_HINT,
+  resave:
+    'not needed: the store is written when you await a change (set, login, …), never behind your back',
+  saveUninitialized: 'not needed: nothing is stored until the app writes to the session or logs in',
+  rolling: 'not needed: the idle deadline is extended on use (see touchIntervalSeconds)',
+  unset: 'not needed: await session.logout() ends the session in the store',
+  genid: 'not supported: session ids are always random',
+  proxy: PROXY_HINT,
+  trustProxy: PROXY_HINT,
+  'cookie.httpOnly': 'not configurable: session cookies are always HttpOnly',
+  'cookie.path': PREFIX_HINT,
+  'cookie.domain': PREFIX_HINT,
+};
+
+/** Typical values, for telling a duration given in milliseconds from one in seconds. */
+const TYPICAL_SECONDS = { idleTimeoutSeconds: 1800, touchIntervalSeconds: 60 } as const;
+
 /**
  * Validates options and fills in defaults, reporting every problem at once in a
  * {@link ConfigError}. Pure: never mutates its input.
@@ -195,7 +270,8 @@ const FINGERPRINT_NAMES = new Set([
 export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const problems: ConfigProblem[] = [];
   const input = (options ?? {}) as Partial<SessionManagerOptions>;
-  const runtime = resolveRuntime(input.runtime, problems);
+  reportUnknownOptions(input, OPTION_NAMES, '', problems);
+  const runtime = resolveRuntime(objectOption(input, 'runtime', problems), problems);
 
   if (!isStore(input.store)) {
     problems.push({
@@ -225,15 +301,25 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const grace = seconds('rotationGraceSeconds', input.rotationGraceSeconds, 30, 0);
   const fresh = seconds('freshAgeSeconds', input.freshAgeSeconds, 600, 1);
   if (absolute < idle) {
-    problems.push({
-      path: 'absoluteTimeoutSeconds',
-      message: 'must not be shorter than idleTimeoutSeconds',
-    });
+    // The usual cause is a duration in milliseconds (express-session's habit): name that one.
+    const inMilliseconds = millisecondsHint(idle, TYPICAL_SECONDS.idleTimeoutSeconds);
+    problems.push(
+      inMilliseconds === null
+        ? {
+            path: 'absoluteTimeoutSeconds',
+            message: `must not be shorter than idleTimeoutSeconds (${absolute} < ${idle})`,
+          }
+        : {
+            path: 'idleTimeoutSeconds',
+            message: `longer than absoluteTimeoutSeconds (${absolute} seconds, ${describeSeconds(absolute)}): ${inMilliseconds}`,
+          },
+    );
   }
   if (input.touchIntervalSeconds !== undefined && touch >= idle) {
+    const inMilliseconds = millisecondsHint(touch, TYPICAL_SECONDS.touchIntervalSeconds);
     problems.push({
       path: 'touchIntervalSeconds',
-      message: 'must be shorter than idleTimeoutSeconds',
+      message: `must be shorter than idleTimeoutSeconds (${touch} ≥ ${idle})${inMilliseconds === null ? '' : `: ${inMilliseconds}`}`,
     });
   }
 
@@ -244,7 +330,7 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     ['revoke', 'log'] as const,
     'revoke',
   );
-  const cookie = input.cookie ?? {};
+  const cookie: CookieOptions = objectOption(input, 'cookie', problems) ?? {};
   const name = cookie.name ?? 'sid';
   if (typeof name !== 'string' || !isValidCookieName(name) || /^__(host|secure)-/i.test(name)) {
     problems.push({
@@ -286,7 +372,15 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
     ['always', 'allow-http-development'] as const,
     'always',
   );
-  const csrf = resolveCSRF(input.csrf, problems);
+  const csrf = resolveCSRF(
+    objectOption(
+      input,
+      'csrf',
+      problems,
+      '; to turn the checks off, set csrf: { protection: "off" }',
+    ),
+    problems,
+  );
   const maxSessions = input.maxSessionsPerUser ?? 0;
   if (
     input.maxSessionsPerUser !== undefined &&
@@ -413,11 +507,12 @@ function resolveCSRF(
   );
   const selfOrigins = resolveOrigins(input.origins, 'csrf.origins', problems);
   const trustedOrigins = resolveOrigins(input.trustedOrigins, 'csrf.trustedOrigins', problems);
-  if (protection === 'enforce' && input.origins === undefined) {
+  const emptyOrigins = Array.isArray(input.origins) && input.origins.length === 0;
+  if (protection === 'enforce' && (input.origins === undefined || emptyOrigins)) {
+    // An empty list would refuse every unsafe request from a browser (origin-mismatch).
     problems.push({
       path: 'csrf.origins',
-      message:
-        'list the origins the app is served from, e.g. ["https://app.example"] (or set csrf.protection to "off")',
+      message: `${emptyOrigins ? 'is empty, so every POST, PUT, PATCH and DELETE from a browser would be refused; ' : ''}list the origins the app is served from, e.g. ["https://app.example"] (or set csrf.protection to "off")`,
     });
   }
   return {
@@ -447,4 +542,134 @@ function isStore(value: unknown): value is SessionStore {
     typeof (value as SessionStore).findByTokenHash === 'function' &&
     typeof (value as SessionStore).update === 'function'
   );
+}
+
+/**
+ * An object-valued option, or undefined (absent, or reported as a problem when it is not an
+ * object: `csrf: false` must not quietly mean the defaults).
+ */
+function objectOption<K extends 'cookie' | 'csrf' | 'runtime'>(
+  input: Partial<SessionManagerOptions>,
+  name: K,
+  problems: ConfigProblem[],
+  hint = '',
+): SessionManagerOptions[K] | undefined {
+  const value = input[name];
+  if (value === undefined) return undefined;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value;
+  const names = Object.keys(OPTION_NAMES[name]).join(', ');
+  problems.push({ path: name, message: `expected an object with any of ${names}${hint}` });
+  return undefined;
+}
+
+/** Refuses every option name that is not in `names`, level by level, with a suggestion. */
+function reportUnknownOptions(
+  value: unknown,
+  names: OptionNames,
+  path: string,
+  problems: ConfigProblem[],
+): void {
+  if (Array.isArray(value)) {
+    value.forEach((entry: unknown, index) => {
+      reportUnknownOptions(entry, names, `${path}[${index}]`, problems);
+    });
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  for (const name of Object.keys(value)) {
+    const child = path === '' ? name : `${path}.${name}`;
+    const known = Object.hasOwn(names, name) ? names[name] : undefined;
+    if (known === undefined) {
+      problems.push({ path: child, message: unknownOptionMessage(path, name, names) });
+    } else if (known !== true) {
+      reportUnknownOptions((value as Record<string, unknown>)[name], known, child, problems);
+    }
+  }
+}
+
+function unknownOptionMessage(parent: string, name: string, siblings: OptionNames): string {
+  const inKeyList = parent.startsWith('keys');
+  const foreign = inKeyList
+    ? undefined
+    : FOREIGN_OPTIONS[parent === '' ? name : `${parent}.${name}`];
+  const unknown = inKeyList ? 'not a field of a key' : 'not a Strongroom option';
+  if (foreign !== undefined) return `${unknown}; ${foreign}`;
+  const suggestion = suggestOption(parent, name, inKeyList ? siblings : OPTION_NAMES);
+  if (suggestion !== null) {
+    const seconds =
+      suggestion.endsWith('Seconds') && !name.endsWith('Seconds') ? ' (whole seconds)' : '';
+    return `${unknown}; did you mean ${suggestion}?${seconds}`;
+  }
+  return `${unknown}; known here: ${Object.keys(siblings).join(', ')}`;
+}
+
+/**
+ * The closest known option: a near miss in spelling or case, the same name at another level
+ * (`sameSite` → `cookie.sameSite`), or the same duration in another unit (`idleTimeoutMs`).
+ * On a tie, the option at the same level wins.
+ */
+function suggestOption(parent: string, name: string, tree: OptionNames): string | null {
+  const wanted = name.toLowerCase();
+  const stem = wanted.replace(/(ms|millis|milliseconds|secs?|seconds)$/, '');
+  const candidates: { path: string; leaf: string; sameLevel: boolean }[] = [];
+  const collect = (names: OptionNames, prefix: string): void => {
+    for (const [leaf, nested] of Object.entries(names)) {
+      const path = prefix === '' ? leaf : `${prefix}.${leaf}`;
+      candidates.push({ path, leaf, sameLevel: prefix === parent });
+      // Nobody puts session options into a key entry: never suggest one there.
+      if (nested !== true && path !== 'keys') collect(nested, path);
+    }
+  };
+  collect(tree, tree === OPTION_NAMES ? '' : parent);
+  let best: { path: string; score: number } | null = null;
+  for (const { path, leaf, sameLevel } of candidates) {
+    const lower = leaf.toLowerCase();
+    const distance =
+      lower.endsWith('seconds') && lower.slice(0, -'seconds'.length) === stem
+        ? 0
+        : levenshtein(wanted, lower);
+    if (distance > (lower.length < 6 ? 1 : 2)) continue;
+    const score = distance * 2 + (sameLevel ? 0 : 1);
+    if (best === null || score < best.score) best = { path: sameLevel ? leaf : path, score };
+  }
+  return best?.path ?? null;
+}
+
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(
+        Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] as number;
+}
+
+/**
+ * A hint when `value` seconds is at least 1000 times a typical value, i.e. probably
+ * milliseconds, or null.
+ */
+function millisecondsHint(value: number, typical: number): string | null {
+  if (value < typical * 1000) return null;
+  return `${value} seconds is ${describeSeconds(value)}; durations are in seconds — did you mean ${Math.round(value / 1000)}?`;
+}
+
+function describeSeconds(seconds: number): string {
+  const units = [
+    [86_400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+  ] as const;
+  for (const [size, unit] of units) {
+    if (seconds >= size) {
+      const amount = Math.round((seconds / size) * 10) / 10;
+      return `${amount} ${unit}${amount === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
 }

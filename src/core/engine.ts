@@ -1,5 +1,6 @@
 import { serializeCookie, type CookieAttributes } from './cookie.js';
 import { StoreUnavailableError, StrongroomError } from './errors.js';
+import { summarizeError } from './error-summary.js';
 import type { ResolvedConfig } from './config.js';
 import type { EventHub, SessionEventType } from './events.js';
 import { decodePayload, encodePayload, type SessionPayload } from './payload.js';
@@ -83,14 +84,26 @@ export class Engine {
 
   /**
    * Runs a store operation; any failure becomes a StoreUnavailableError so the adapters fail
-   * closed with 503 (SM-57) instead of treating the user as anonymous.
+   * closed with 503 (SM-57) instead of treating the user as anonymous. The `store.failed` event
+   * says which operation failed and why (`detail`: the cause's code and message, made log-safe),
+   * so that an outage can be told from a bug without the error object.
    */
   async call<T>(operation: string, run: (store: SessionStore) => Promise<T>): Promise<T> {
     try {
       return await run(this.config.store);
     } catch (error) {
       if (error instanceof StrongroomError) throw error;
-      this.emit('store.failed', null, { reason: operation });
+      this.events.emit({
+        type: 'store.failed',
+        at: new Date(this.now()),
+        sessionId: null,
+        userId: null,
+        ip: null,
+        userAgent: null,
+        reason: operation,
+        previousSessionId: null,
+        detail: summarizeError(error),
+      });
       throw new StoreUnavailableError(operation, { cause: error });
     }
   }

@@ -34,6 +34,21 @@ export interface SessionEvent {
   readonly reason: string | null;
   /** On login and regeneration, the session id that was replaced. */
   readonly previousSessionId: string | null;
+  /**
+   * On `csrf.rejected` by the Fetch-Metadata / Origin layer (`cross-site`, `same-site`,
+   * `origin-mismatch`, `origin-null`): the `Origin` header as received, null when absent
+   * (repeated headers joined by `, `, control characters replaced, at most 200 characters).
+   * Chosen by the client: log it, never render it as HTML.
+   */
+  readonly origin?: string | null;
+  /** With {@link origin}: the configured `csrf.origins`, then `csrf.trustedOrigins`. */
+  readonly expectedOrigins?: readonly string[];
+  /**
+   * On `store.failed`: why the store call failed, in one line such as
+   * `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:5432` (the cause's code and message, with
+   * passwords in URLs and settings masked, long opaque strings elided, at most 300 characters).
+   */
+  readonly detail?: string;
 }
 
 export type SessionEventListener = (event: SessionEvent) => void;

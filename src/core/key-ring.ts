@@ -5,7 +5,7 @@ import {
   hkdfSync,
   timingSafeEqual,
 } from 'node:crypto';
-import type { ConfigProblem } from './errors.js';
+import { ConfigError, type ConfigProblem } from './errors.js';
 import type { Runtime } from './runtime.js';
 
 /**
@@ -32,6 +32,8 @@ const HKDF_INFO = 'strongroom session seal v1';
 const TOKEN_HASH_INFO = 'strongroom token hash v1';
 const CREDENTIAL_INFO = 'strongroom credential fingerprint v1';
 const KEYGEN_HINT = 'generate one with `npx strongroom keygen`';
+const KEY_FORMS =
+  'pass keys: parseKeyList(process.env.STRONGROOM_KEYS) for an "id:secret,id:secret" variable, or [{ id, secret }]';
 
 interface DerivedKey {
   readonly id: string;
@@ -149,10 +151,14 @@ export function resolveKeyRing(
   problems: ConfigProblem[],
 ): KeyRing | null {
   if (!Array.isArray(input) || input.length === 0) {
-    problems.push({
-      path: 'keys',
-      message: `at least one encryption key is required; ${KEYGEN_HINT}`,
-    });
+    // Never echo the value: a string here is usually the whole secret-bearing variable.
+    const got =
+      typeof input === 'string'
+        ? 'expected an array of keys, not a string; '
+        : typeof input === 'object' && input !== null && !Array.isArray(input)
+          ? 'expected an array of keys: wrap the key in [ ]; '
+          : `at least one encryption key is required${Array.isArray(input) ? ' (the list is empty: is the environment variable empty?)' : ''}; `;
+    problems.push({ path: 'keys', message: `${got}${KEY_FORMS}; ${KEYGEN_HINT}` });
     return null;
   }
   const derived: DerivedKey[] = [];
@@ -173,7 +179,9 @@ export function resolveKeyRing(
 
 function deriveKey(entry: unknown, path: string, problems: ConfigProblem[]): DerivedKey | null {
   if (typeof entry !== 'object' || entry === null) {
-    problems.push({ path, message: 'expected { id, secret }' });
+    const hint =
+      typeof entry === 'string' ? '; for "id:secret" strings, use parseKeyList(value)' : '';
+    problems.push({ path, message: `expected { id, secret }${hint}` });
     return null;
   }
   const { id, secret } = entry as Record<string, unknown>;
@@ -217,7 +225,10 @@ function isLowEntropy(bytes: Buffer): boolean {
 }
 
 /**
- * Parses the `id:secret,id:secret` form used in environment variables, first key active.
+ * Parses the `id:secret,id:secret` form used in environment variables, first key active, as
+ * `npx strongroom keygen` prints it. Throws a {@link ConfigError} (path `keys`, naming the entry
+ * by position, never its content) when an entry has no id or no secret, or when the variable is
+ * not set at all.
  *
  * @example
  * ```ts
@@ -225,14 +236,40 @@ function isLowEntropy(bytes: Buffer): boolean {
  * ```
  */
 export function parseKeyList(value: string): KeyInput[] {
-  return value
+  const form = 'expected "id:secret,id:secret"';
+  if (typeof value !== 'string') {
+    throw new ConfigError([
+      {
+        path: 'keys',
+        message: `parseKeyList was given ${value === undefined ? 'undefined (is the variable set?)' : `a ${typeof value}`}; ${form}; ${KEYGEN_HINT}`,
+      },
+    ]);
+  }
+  const entries = value
     .split(',')
     .map((part) => part.trim())
-    .filter((part) => part.length > 0)
-    .map((part) => {
-      const colon = part.indexOf(':');
-      return colon < 0
-        ? { id: '', secret: part }
-        : { id: part.slice(0, colon), secret: part.slice(colon + 1) };
-    });
+    .filter((part) => part.length > 0);
+  const problems: ConfigProblem[] = [];
+  const keys = entries.map((part, index): KeyInput => {
+    const colon = part.indexOf(':');
+    const id = colon < 0 ? '' : part.slice(0, colon).trim();
+    const secret = colon < 0 ? part : part.slice(colon + 1).trim();
+    const missing =
+      colon < 0
+        ? 'has no "id:" before its secret'
+        : id === ''
+          ? 'has an empty id'
+          : secret === ''
+            ? 'has an empty secret'
+            : null;
+    if (missing !== null) {
+      problems.push({
+        path: 'keys',
+        message: `entry ${index + 1} of ${entries.length} of the key list ${missing}; ${form} (each entry as \`npx strongroom keygen\` prints it)`,
+      });
+    }
+    return { id, secret };
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return keys;
 }

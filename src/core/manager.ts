@@ -1,4 +1,9 @@
-import { checkOrigin, isUnsafeMethod, pickToken } from '../csrf/request-check.js';
+import {
+  checkOrigin,
+  describeOriginHeader,
+  isUnsafeMethod,
+  pickToken,
+} from '../csrf/request-check.js';
 import { isWellFormedCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-token.js';
 import { resolveConfig, type SessionManagerOptions } from './config.js';
 import { CSRFError, TooManyRequestsError, type CSRFFailureReason } from './errors.js';
@@ -245,17 +250,52 @@ export function createSessionManager<Data extends SessionData = UntypedSessionDa
     }
   }
 
+  /**
+   * Emits `csrf.rejected` and returns the error to throw. The error (and so the response body)
+   * says only the reason; a layer-1 rejection also puts the received and the configured
+   * origins into the event, and an `origin-mismatch` into a process warning, since a missing
+   * or mistyped entry in `csrf.origins` is the usual cause.
+   */
   function rejectCSRF(
     request: RequestContext,
     reason: CSRFFailureReason,
     session: StoredSession | null,
   ): CSRFError {
-    engine.emit('csrf.rejected', request, {
+    const layer1 = !reason.startsWith('token-');
+    const origin = layer1 ? describeOriginHeader(request.origin) : null;
+    const expectedOrigins = [...config.csrf.selfOrigins, ...config.csrf.trustedOrigins];
+    engine.events.emit({
+      type: 'csrf.rejected',
+      at: new Date(engine.now()),
       sessionId: session?.id ?? null,
       userId: session?.userId ?? null,
+      ip: request.ip,
+      userAgent: request.userAgent,
       reason,
+      previousSessionId: null,
+      ...(layer1 && { origin, expectedOrigins }),
     });
+    if (reason === 'origin-mismatch') warnOriginMismatch(origin);
     return new CSRFError(reason);
+  }
+
+  /**
+   * Once per distinct Origin, for the first few: enough to show a misconfiguration, bounded so
+   * that a client sending made-up origins can neither flood the log nor grow this set.
+   */
+  const maxOriginWarnings = 5;
+  const warnedOrigins = new Set<string | null>();
+  function warnOriginMismatch(origin: string | null): void {
+    if (warnedOrigins.has(origin) || warnedOrigins.size >= maxOriginWarnings) return;
+    warnedOrigins.add(origin);
+    const list = (origins: ReadonlySet<string>): string => JSON.stringify([...origins]);
+    const more =
+      warnedOrigins.size < maxOriginWarnings
+        ? 'This origin is not reported here again'
+        : 'No further origins are reported here';
+    process.emitWarning(
+      `Strongroom refused an unsafe request (origin-mismatch): Origin ${JSON.stringify(origin)} is in neither csrf.origins ${list(config.csrf.selfOrigins)} nor csrf.trustedOrigins ${list(config.csrf.trustedOrigins)}. If it is the app's own address, list it exactly as the browser sends it (scheme://host[:port]). ${more}; every rejection emits csrf.rejected.`,
+    );
   }
 
   /** Classifies one well-formed token, applying the consequences of expiry, theft and binding. */

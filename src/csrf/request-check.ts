@@ -80,6 +80,23 @@ export function pickToken(
   return { token };
 }
 
+const MAX_DESCRIBED_ORIGIN = 200;
+
+/**
+ * The `Origin` header(s) as received, for logs and events: null when absent, repeated headers
+ * joined by `, `, control characters replaced with `?`, at most 200 characters. Never for a
+ * response body: the value is chosen by the client.
+ */
+export function describeOriginHeader(value: string | readonly string[] | undefined): string | null {
+  if (value === undefined) return null;
+  const joined = typeof value === 'string' ? value : value.join(', ');
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
+  const printable = joined.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return printable.length > MAX_DESCRIBED_ORIGIN
+    ? `${printable.slice(0, MAX_DESCRIBED_ORIGIN - 1)}…`
+    : printable;
+}
+
 function singleValue(value: string | readonly string[] | undefined): string | undefined {
   if (value === undefined || typeof value === 'string') return value;
   return value.length === 1 ? value[0] : undefined;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg';
+import { summarizeError } from '../core/error-summary.js';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigProblem } from '../core/errors.js';
 import { expiresAt } from '../core/store.js';
@@ -442,8 +443,10 @@ function deleteAllSessionsFunction({ sessions, deleteAllSessions }: TableNames):
  *
  * Every method returns a promise that rejects on a database error (a duplicate id on insert
  * included); none throws synchronously. Invalid options throw a `ConfigError` listing every
- * problem. A connection error is reported once per outage as a process warning
- * (`STRONGROOM_POSTGRES_CONNECTION`) and never crashes the process.
+ * problem. A connection error (refused, reset, timed out, authentication, database shut down)
+ * is reported once per outage as a process warning (`STRONGROOM_POSTGRES_CONNECTION`) that
+ * gives the cause's code and message, never the connection string's password, and never
+ * crashes the process.
  *
  * @example
  * ```ts
@@ -577,13 +580,15 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   let sweeping: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  /** One warning per outage: reset by the next query that succeeds. */
+  /**
+   * One warning per outage: reset by the next query that succeeds. `%s` in the message becomes
+   * the cause's code and message, with any password masked.
+   */
   function warnOnce(message: string, error: unknown): void {
     if (warned) return;
     warned = true;
-    const reason = error instanceof Error ? error.message : String(error);
     process.emitWarning(
-      `The Strongroom PostgreSQL session store ${message.replace('%s', reason)}`,
+      `The Strongroom PostgreSQL session store ${message.replace('%s', summarizeError(error))}`,
       {
         type: 'StrongroomWarning',
         code: 'STRONGROOM_POSTGRES_CONNECTION',
@@ -619,14 +624,26 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     values: readonly unknown[],
   ): Promise<QueryResult<R>> {
     if (closed) throw new Error('The PostgreSQL session store is closed');
-    if (!schemaDone) await ensureSchema();
     const config: QueryConfig & { query_timeout: number } = {
       name: statement.name,
       text: statement.text,
       values: values as unknown[],
       query_timeout: QUERY_TIMEOUT_MS,
     };
-    const result = await pool.query<R>(config);
+    let result: QueryResult<R>;
+    try {
+      if (!schemaDone) await ensureSchema();
+      result = await pool.query<R>(config);
+    } catch (error) {
+      if (isOutage(error)) {
+        warnOnce(
+          'cannot reach the database (%s). Session calls fail (503) until it answers again; ' +
+            'this warning is not repeated before then.',
+          error,
+        );
+      }
+      throw error;
+    }
     warned = false;
     return result;
   }
@@ -864,6 +881,31 @@ function isOpenPool(value: unknown): value is Pool {
     typeof candidate.connect === 'function' &&
     typeof candidate.on === 'function' &&
     candidate.ending !== true
+  );
+}
+
+/**
+ * SQLSTATE classes of a database that is down, refuses this client or is out of resources:
+ * connection exception, invalid authorization, invalid catalog name (no such database),
+ * insufficient resources, operator intervention (shutdown, restart).
+ */
+const OUTAGE_CLASSES = new Set(['08', '28', '3D', '53', '57']);
+
+/**
+ * Whether a failed query means the database cannot be used at all, rather than that this one
+ * statement failed (a duplicate id, a serialization failure): a socket error of Node
+ * (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, `ENOTFOUND`, …), one of pg's own connection
+ * errors (`Connection terminated unexpectedly`, `timeout exceeded when trying to connect`,
+ * `Query read timeout`; no code), or an outage class of SQLSTATE.
+ */
+function isOutage(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return OUTAGE_CLASSES.has(code.slice(0, 2));
+  }
+  if (typeof code === 'string') return /^E[A-Z_]+$/.test(code);
+  return (
+    error instanceof Error && /\b(connect|connection|timeout|terminated)\b/i.test(error.message)
   );
 }
 

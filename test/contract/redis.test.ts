@@ -13,6 +13,7 @@ describe.skipIf(!available)('redis', () => {
   const proxy = new OutageProxy(REDIS_PORT);
   const proxyUrl = (): string => `redis://127.0.0.1:${proxy.port}`;
   const admin = new Redis({ port: REDIS_PORT, lazyConnect: true });
+  admin.on('error', () => {});
   // The application's own client in the second run, routed through the proxy too, with
   // ioredis's default options (it queues commands and retries them 20 times): the store must
   // still fail fast during the outage.

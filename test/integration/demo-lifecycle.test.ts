@@ -424,5 +424,6 @@ describe('demo app: concurrency', () => {
       expect(result.status).toBe(200);
       expect(result.json<{ email: string }>().email).toBe(accounts[i]!.email);
     }
-  });
+    // Twenty scrypt hashes at N=2^17 (128 MiB each) on two cores take their time.
+  }, 90_000);
 });

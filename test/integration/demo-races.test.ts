@@ -69,6 +69,7 @@ describe('races over HTTP', () => {
       for (const token of aTokens()) expect(await isOk(server, token)).toBe(false);
       expect(await isOk(server, b.token ?? 'x'.repeat(43))).toBe(false);
     },
+    60_000,
   );
 
   it('[SM-28] logins with the old password racing a password change never survive it', async () => {
@@ -96,7 +97,8 @@ describe('races over HTTP', () => {
       if (racer.token !== undefined) expect(await isOk(server, racer.token)).toBe(false);
     }
     expect((await a.me()).status).toBe(200);
-  });
+    // Thirteen scrypt hashes at N=2^17 on two cores.
+  }, 90_000);
 });
 
 describe('a slow upload across a rotation', () => {

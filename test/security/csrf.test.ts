@@ -1,10 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, CSRFError, resolveConfig } from '../../src/index.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createHarness, TEST_KEY, TEST_ORIGIN, type RequestOptions } from '../support/harness.js';
 
 const EVIL = 'https://evil.test';
 const SIB = 'https://sib.app.test';
+
+// Origin mismatches emit a process warning (asserted in csrf-diagnostics.test.ts): keep the
+// output of the probes below quiet.
+beforeAll(() => {
+  vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+});
+afterAll(() => {
+  vi.restoreAllMocks();
+});
 
 /** Alice signed in, her cookie and a valid token: the victim of every probe. */
 async function victim(options: Parameters<typeof createHarness>[0] = {}) {
@@ -310,6 +319,17 @@ describe('configuration (SM-43)', () => {
     ).toEqual([]);
     expect(() => resolveConfig({ store: createMemoryStore(), keys: [TEST_KEY] })).toThrow(
       /csrf\.origins: list the origins/,
+    );
+  });
+
+  it('[SM-44] refuses an empty csrf.origins while protection is on: every browser POST would fail', () => {
+    expect(problems({ origins: [] })).toEqual(['csrf.origins']);
+    expect(problems({ origins: [], trustedOrigins: [SIB] })).toEqual(['csrf.origins']);
+    expect(problems({ protection: 'off', origins: [] })).toEqual([]);
+    expect(() =>
+      resolveConfig({ store: createMemoryStore(), keys: [TEST_KEY], csrf: { origins: [] } }),
+    ).toThrow(
+      'csrf.origins: is empty, so every POST, PUT, PATCH and DELETE from a browser would be refused; list the origins the app is served from, e.g. ["https://app.example"] (or set csrf.protection to "off")',
     );
   });
 });

@@ -52,6 +52,9 @@ export function describeEachStore(title: string, body: (kind: StoreKind) => void
   });
   describe.skipIf(!redisUp)(`${title} (redis)`, () => {
     const client = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+    // Each store listens for 'error' only while it is open; between tests nobody would, and
+    // ioredis prints every unheard error with its stack.
+    client.on('error', () => {});
     afterAll(() => client.quit().then(() => undefined));
     body({
       name: 'redis',
@@ -69,6 +72,7 @@ export function describeEachStore(title: string, body: (kind: StoreKind) => void
         lazyConnect: true,
       },
     );
+    cluster.on('error', () => {});
     afterAll(() => cluster.quit().then(() => undefined));
     body({
       name: 'redis cluster',

@@ -24,7 +24,9 @@ function probe(port: number, timeoutMs = 1000): Promise<boolean> {
 export async function serviceAvailable(name: string, port: number): Promise<boolean> {
   if (await probe(port)) return true;
   const message = `${name} is not reachable on 127.0.0.1:${port}`;
-  if (process.env.CI === 'true') throw new Error(`${message}; CI requires it (see .ci/run)`);
+  if (process.env.CI === 'true') {
+    throw new Error(`${message}; CI requires it (see .ci/run and test/setup/)`);
+  }
   console.warn(`[skip] ${message}: its tests are skipped. Start it to run them.`);
   return false;
 }

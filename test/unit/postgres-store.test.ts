@@ -1,9 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import type { QueryConfig } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MockInstance } from 'vitest';
-import { ConfigError } from '../../src/core/errors.js';
+import { ConfigError, StoreUnavailableError } from '../../src/core/errors.js';
+import type { SessionEvent } from '../../src/core/events.js';
+import { createSessionManager } from '../../src/index.js';
 import type {
   DeleteAllResult,
   InsertResult,
@@ -13,6 +17,7 @@ import type {
 import { createPostgresStore } from '../../src/stores/postgres.js';
 import type { PostgresStore, PostgresStoreOptions } from '../../src/stores/postgres.js';
 import { serviceAvailable } from '../support/services.js';
+import { TEST_KEY, TEST_ORIGIN } from '../support/harness.js';
 import { OutageProxy } from '../support/tcp-proxy.js';
 
 const PG_PORT = 5432;
@@ -1045,6 +1050,17 @@ describe.skipIf(!available)('createPostgresStore', () => {
       expect(warn).toHaveBeenCalledTimes(2);
     });
 
+    it('does not warn of an outage for a statement that fails on its own (a duplicate id)', async () => {
+      const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+      const store = open({ pool: admin, schema: freshSchema(), purgeIntervalSeconds: 0 });
+      const session = makeSession();
+      await store.insert(session, { replaces: null, limit: null });
+      await expect(
+        store.insert({ ...makeSession(), id: session.id }, { replaces: null, limit: null }),
+      ).rejects.toMatchObject({ code: '23505' });
+      expect(warn).not.toHaveBeenCalled();
+    });
+
     it('close leaves a caller pool open, without the store’s listener, and later calls reject', async () => {
       const pool = newPool();
       const listeners = pool.listenerCount('error');
@@ -1175,4 +1191,57 @@ describe.skipIf(!available)('createPostgresStore', () => {
       [at - HOUR, at, randomId(), total],
     );
   }
+});
+
+describe('createPostgresStore: an unreachable database', () => {
+  /** A port nothing listens on: every connection attempt is refused at once. */
+  async function refusedPort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return port;
+  }
+
+  it('[SM-57] store.failed and the one warning carry the cause’s code and message, never the password', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    const port = await refusedPort();
+    const password = 'pg-password-that-must-not-leak';
+    const store = createPostgresStore({
+      connectionString: `postgres://${PG_USER}:${password}@127.0.0.1:${port}/${PG_DATABASE}`,
+      purgeIntervalSeconds: 0,
+    });
+    const manager = createSessionManager({
+      store,
+      keys: [TEST_KEY],
+      csrf: { origins: [TEST_ORIGIN] },
+    });
+    const events: SessionEvent[] = [];
+    manager.on('store.failed', (event) => events.push(event));
+    try {
+      await expect(manager.revokeUserSessions('user')).rejects.toBeInstanceOf(
+        StoreUnavailableError,
+      );
+      await expect(manager.listUserSessions('user')).rejects.toBeInstanceOf(StoreUnavailableError);
+
+      const cause = `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:${port}`;
+      expect(events.map(({ reason, detail }) => ({ reason, detail }))).toEqual([
+        { reason: 'revoke', detail: cause },
+        { reason: 'list', detail: cause },
+      ]);
+      const warnings = warn.mock.calls.filter(
+        ([, options]) =>
+          (options as { code?: string } | undefined)?.code === 'STRONGROOM_POSTGRES_CONNECTION',
+      );
+      expect(warnings).toHaveLength(1);
+      expect(String(warnings[0]![0])).toBe(
+        `The Strongroom PostgreSQL session store cannot reach the database (${cause}). ` +
+          'Session calls fail (503) until it answers again; this warning is not repeated before then.',
+      );
+      expect(JSON.stringify([events, warn.mock.calls])).not.toContain(password);
+    } finally {
+      await store.close();
+      warn.mockRestore();
+    }
+  });
 });

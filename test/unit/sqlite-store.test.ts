@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,6 +12,30 @@ import type { SQLiteStoreOptions } from '../../src/stores/sqlite.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'strongroom-sqlite-unit-'));
 let files = 0;
+
+/**
+ * How to make a file or directory unwritable for this process. Permission bits do not stop
+ * root, which the tests often run as: there, the immutable attribute (chattr +i, which needs
+ * CAP_LINUX_IMMUTABLE and a file system that has it) does. Null when neither works.
+ */
+const unwritable = ((): { lock(path: string): void; unlock(path: string): void } | null => {
+  if (process.getuid?.() !== 0) {
+    return { lock: (path) => chmodSync(path, 0o555), unlock: (path) => chmodSync(path, 0o755) };
+  }
+  const chattr = (flag: string, path: string): boolean =>
+    spawnSync('chattr', [flag, path], { stdio: 'ignore' }).status === 0;
+  const probe = join(directory, 'probe');
+  mkdirSync(probe);
+  const works = chattr('+i', probe) && chattr('-i', probe);
+  if (!works && process.env.CI === 'true') {
+    throw new Error('CI runs as root without chattr +i: the permission tests cannot run');
+  }
+  if (!works) return null;
+  const set = (flag: string, path: string): void => {
+    if (!chattr(flag, path)) throw new Error(`chattr ${flag} ${path} failed`);
+  };
+  return { lock: (path) => set('+i', path), unlock: (path) => set('-i', path) };
+})();
 const databases: Database.Database[] = [];
 
 function newFile(): string {
@@ -138,6 +163,91 @@ describe('createSQLiteStore', () => {
     const db = openDatabase();
     db.close();
     expect(() => createSQLiteStore({ database: db })).toThrow(ConfigError);
+  });
+
+  describe('a path that cannot serve as the database: a ConfigError naming the file and the fix', () => {
+    function openFailure(path: string): ConfigError {
+      let thrown: unknown;
+      try {
+        createSQLiteStore({ path, purgeIntervalSeconds: 0 });
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(ConfigError);
+      const error = thrown as ConfigError;
+      expect(error.problems).toHaveLength(1);
+      expect(error.problems[0]?.path).toBe('path');
+      expect(error.cause).toBeInstanceOf(Error);
+      return error;
+    }
+
+    it('a missing directory: create it or fix the path', () => {
+      const missing = join(directory, 'not-created', 'deeper');
+      const error = openFailure(join(missing, 'sessions.db'));
+      expect(error.message).toContain(`cannot open the SQLite database ${missing}/sessions.db`);
+      expect(error.message).toContain(`the directory ${missing} does not exist`);
+      expect(error.message).toContain(`mkdir -p ${missing}`);
+    });
+
+    it('a relative path is reported resolved, so the reader knows where it was looked for', () => {
+      const relative = join('strongroom-missing-dir', 'sessions.db');
+      expect(openFailure(relative).message).toContain(join(process.cwd(), relative));
+    });
+
+    it('a "directory" that is a regular file (ENOTDIR): fix the path', () => {
+      const file = newFile();
+      writeFileSync(file, '');
+      const error = openFailure(join(file, 'sessions.db'));
+      expect(error.message).toContain(`${file} is a file, not a directory`);
+      expect(error.message).toContain('SQLITE_CANTOPEN: unable to open database file');
+    });
+
+    it('a path that is a directory: give a file inside it', () => {
+      const error = openFailure(directory);
+      expect(error.message).toContain(`${directory} is a directory`);
+      expect(error.message).toContain(join(directory, 'sessions.db'));
+    });
+
+    it('a file that is not a database', () => {
+      const file = newFile();
+      writeFileSync(file, randomBytes(4096));
+      const error = openFailure(file);
+      expect(error.message).toContain(`cannot open the SQLite database ${file}`);
+      expect(error.message).toContain('not a SQLite database');
+      expect(error.message).toContain('SQLITE_NOTADB');
+    });
+
+    it.skipIf(unwritable === null)(
+      'a directory the process may not write: names the user, the owner and the mode',
+      () => {
+        const locked = join(directory, 'locked');
+        mkdirSync(locked);
+        unwritable!.lock(locked);
+        try {
+          const error = openFailure(join(locked, 'sessions.db'));
+          expect(error.message).toMatch(
+            new RegExp(
+              `may not create files in ${locked} \\((EACCES|EPERM); owned by uid \\d+, mode \\d+\\)`,
+            ),
+          );
+          expect(error.message).toContain('make the directory writable');
+        } finally {
+          unwritable!.unlock(locked);
+        }
+      },
+    );
+
+    it.skipIf(unwritable === null)('a database file the process may not write', () => {
+      const file = newFile();
+      new Database(file).close();
+      unwritable!.lock(file);
+      try {
+        const error = openFailure(file);
+        expect(error.message).toMatch(/may not read and write .* \((EACCES|EPERM); owned by uid/);
+      } finally {
+        unwritable!.unlock(file);
+      }
+    });
   });
 
   it('leaves a caller-owned database open, and its pragmas untouched, on close', async () => {

@@ -1,0 +1,453 @@
+// The package as npm users get it: packed from a checkout without dist/ (so `prepack` must
+// build it), installed from the tarball into fresh ESM and CommonJS projects, and exercised
+// there: every subpath export loads, its types resolve, and the README's Express example
+// (examples/express/app.ts, the same file the README shows) signs a user in and out.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, string | { types: string; default: string }>;
+  bin: Record<string, string>;
+};
+const subpaths = Object.keys(manifest.exports).filter((key) => key !== './package.json');
+const specifier = (subpath: string): string => `${manifest.name}${subpath.slice(1)}`;
+/** The optional peer each driver subpath loads; the other subpaths load no peer at all. */
+const peerOf: Record<string, string> = {
+  './stores/sqlite': 'better-sqlite3',
+  './stores/redis': 'ioredis',
+  './stores/postgres': 'pg',
+  './express': 'express',
+  './testing': 'vitest',
+};
+
+const execFileAsync = promisify(execFile);
+/**
+ * The environment of a fresh shell: nothing inherited from `npm test` (its package, lifecycle
+ * and prefix variables) or Vitest, except the npm settings that say where the cache, the
+ * registry and the user's npmrc are.
+ */
+const keptNpmSettings = new Set(['cache', 'registry', 'userconfig', 'globalconfig', 'nodedir']);
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => {
+    const setting = /^npm_config_(.+)$/i.exec(key)?.[1]?.toLowerCase();
+    if (setting !== undefined) return keptNpmSettings.has(setting);
+    return !/^(npm_|vitest)/i.test(key) && key !== 'NODE_ENV' && key !== 'INIT_CWD';
+  }),
+);
+
+async function exec(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync(command, args, {
+      cwd,
+      env: { ...cleanEnv, ...env },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (error) {
+    const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(' ')} failed in ${cwd}:\n${stdout}\n${stderr}`);
+  }
+}
+
+interface Project {
+  readonly dir: string;
+  readonly installed: readonly string[];
+}
+
+let work: string;
+let packed: { filename: string; files: { path: string }[]; size: number; entryCount: number };
+let esm: Project;
+let cjs: Project;
+
+/** Tracked and untracked-but-not-ignored files only: no dist/, node_modules/ or .data/. */
+async function copyCheckout(to: string): Promise<void> {
+  const listed = await exec(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    root,
+  );
+  const files = [...new Set(listed.split('\0'))].filter(
+    (file) => file !== '' && existsSync(join(root, file)),
+  );
+  for (const file of files) {
+    await mkdir(dirname(join(to, file)), { recursive: true });
+    await copyFile(join(root, file), join(to, file));
+  }
+  // The build needs the devDependencies (typescript, @types/*), as after `npm ci` in a clone.
+  await symlink(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
+}
+
+/**
+ * better-sqlite3 downloads a prebuilt binary from GitHub, or compiles SQLite for minutes when it
+ * cannot (twice over, one per project, on a 2-core CI machine). Offer it the binary of the
+ * repository's own copy as a local prebuild, which is what users get from the download: the
+ * projects then install that same 12.x version (the lockfile's), for the same Node ABI. Without
+ * a built copy they install the latest 12.x and compile it.
+ */
+async function sqliteInstall(): Promise<{ spec: string; env: NodeJS.ProcessEnv }> {
+  const pkg = join(root, 'node_modules/better-sqlite3');
+  const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  if (!version.startsWith('12.') || !existsSync(join(pkg, 'build/Release/better_sqlite3.node')))
+    return { spec: 'better-sqlite3@12', env: {} };
+  const dir = join(work, 'prebuilds');
+  await mkdir(dir);
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  await exec('tar', ['-czf', join(dir, name), '-C', pkg, 'build/Release/better_sqlite3.node'], pkg);
+  return {
+    spec: `better-sqlite3@${version}`,
+    env: { npm_config_better_sqlite3_local_prebuilds: dir },
+  };
+}
+
+async function createProject(
+  name: 'esm' | 'cjs',
+  packages: readonly string[],
+  sqlite: { spec: string; env: NodeJS.ProcessEnv },
+): Promise<Project> {
+  const dir = join(work, name);
+  await mkdir(dir);
+  const type = name === 'esm' ? 'module' : 'commonjs';
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
+  const tarball = join(work, packed.filename);
+  const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
+  await exec('npm', [...args, tarball, 'express@5', sqlite.spec, ...packages], dir, sqlite.env);
+  return { dir, installed: ['express', 'better-sqlite3', ...packages.map(bareName)] };
+}
+
+function bareName(spec: string): string {
+  return spec.replace(/(?<=.)@[^@/]*$/, '');
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'strongroom-pack-'));
+  const checkout = join(work, 'checkout');
+  await copyCheckout(checkout);
+  expect(existsSync(join(checkout, 'dist'))).toBe(false);
+  const output = await exec('npm', ['pack', '--json', '--pack-destination', work], checkout);
+  [packed] = JSON.parse(output.slice(output.indexOf('['))) as [typeof packed];
+
+  // One npm cache (the user's, warm after `npm ci`) for both projects, installed in parallel.
+  // Between them every subpath loads once: the ESM project has vitest (strongroom/testing) but no
+  // Redis or PostgreSQL driver, the CommonJS one has the drivers but no vitest.
+  const sqlite = await sqliteInstall();
+  const types = ['@types/express@5', '@types/node@20'];
+  [esm, cjs] = await Promise.all([
+    createProject('esm', [...types, '@types/better-sqlite3@7', 'vitest@4'], sqlite),
+    createProject('cjs', [...types, 'ioredis@5', 'pg@8'], sqlite),
+  ]);
+  // Compile the example in both projects at once; the tests that need it report a failure.
+  for (const project of [esm, cjs]) compiledExample(project).catch(() => undefined);
+}, 480_000);
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+describe('npm pack', { timeout: 240_000 }, () => {
+  it('builds dist/ itself (prepack) and ships the build, LICENSE and README, no tests or sources', () => {
+    const files = packed.files.map((file) => file.path);
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
+    const strays = files.filter(
+      (file) =>
+        !['LICENSE', 'README.md', 'package.json'].includes(file) && !file.startsWith('dist/src/'),
+    );
+    expect(strays).toEqual([]);
+    expect(
+      files.filter((file) => /(^|\/)(test|tests|__tests__)\/|\.(test|spec)\./.test(file)),
+    ).toEqual([]);
+    expect(files.filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))).toEqual([]);
+  });
+
+  it('holds the types and the code of every export, and the bin', () => {
+    const files = new Set(packed.files.map((file) => file.path));
+    const targets = [
+      ...Object.values(manifest.exports).flatMap((target) =>
+        typeof target === 'string' ? [target] : [target.types, target.default],
+      ),
+      ...Object.values(manifest.bin),
+    ];
+    for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ''));
+    for (const subpath of subpaths) {
+      expect(manifest.exports[subpath], subpath).toHaveProperty('types');
+    }
+  });
+
+  it('ships source maps that carry their sources, since src/ is not in the tarball', () => {
+    const dir = join(esm.dir, 'node_modules', manifest.name, 'dist/src');
+    const maps = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((file) =>
+      file.endsWith('.js.map'),
+    );
+    expect(maps.length).toBeGreaterThan(10);
+    for (const file of maps) {
+      const map = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        sources: string[];
+        sourcesContent?: unknown[];
+      };
+      expect(map.sourcesContent?.length, file).toBe(map.sources.length);
+      expect(map.sourcesContent?.every((text) => typeof text === 'string' && text !== '')).toBe(
+        true,
+      );
+    }
+  });
+});
+
+/** What loading each subpath does in `project`: 'ok', or the error code and message. */
+async function loadEverySubpath(project: Project, how: 'import' | 'require'): Promise<unknown> {
+  const script =
+    how === 'import'
+      ? `const out = {};
+         for (const s of JSON.parse(process.argv[1])) {
+           try { await import(s); out[s] = 'ok'; } catch (e) { out[s] = e.code + ': ' + e.message; }
+         }
+         console.log(JSON.stringify(out));`
+      : `const out = {};
+         for (const s of JSON.parse(process.argv[1])) {
+           try { require(s); out[s] = 'ok'; } catch (e) { out[s] = e.code + ': ' + e.message; }
+         }
+         console.log(JSON.stringify(out));`;
+  const type = how === 'import' ? ['--input-type=module'] : ['--input-type=commonjs'];
+  const specifiers = JSON.stringify(subpaths.map(specifier));
+  return JSON.parse(
+    await exec(process.execPath, [...type, '-e', script, specifiers], project.dir),
+  ) as unknown;
+}
+
+function expectedLoads(project: Project): Record<string, unknown> {
+  return Object.fromEntries(
+    subpaths.map((subpath) => {
+      const peer = peerOf[subpath];
+      return [
+        specifier(subpath),
+        peer === undefined || project.installed.includes(peer)
+          ? 'ok'
+          : expect.stringMatching(
+              new RegExp(`^ERR_MODULE_NOT_FOUND: Cannot find package '${peer}'`),
+            ),
+      ];
+    }),
+  );
+}
+
+describe('the installed package', { timeout: 240_000 }, () => {
+  it('import() loads every export in an ESM project; only a missing optional peer fails its own subpath', async () => {
+    expect(esm.installed).not.toContain('ioredis');
+    expect(await loadEverySubpath(esm, 'import')).toEqual(expectedLoads(esm));
+  });
+
+  it('require() loads every export in a CommonJS project (require(esm), Node 20.19+); only a missing optional peer fails its own subpath', async () => {
+    expect(await loadEverySubpath(cjs, 'require')).toEqual(expectedLoads(cjs));
+    const version = await exec(
+      process.execPath,
+      ['-p', `require('${manifest.name}/package.json').version`],
+      cjs.dir,
+    );
+    expect(version.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('TypeScript (module nodenext) resolves the types of every export and compiles the example', async () => {
+    expect(await compiledExample(esm)).toContain("from 'strongroom/express'");
+    // The shipped declarations themselves are sound (skipLibCheck off), given the driver's types.
+    await writeFile(
+      join(esm.dir, 'tsconfig.strict.json'),
+      JSON.stringify({
+        extends: './tsconfig.json',
+        compilerOptions: { skipLibCheck: false, noEmit: true },
+        files: ['app.ts'],
+      }),
+    );
+    await exec(process.execPath, [tsc, '-p', 'tsconfig.strict.json'], esm.dir);
+  });
+});
+
+const compiled = new Map<Project, Promise<string>>();
+
+/**
+ * Compiles examples/express/app.ts in `project` and returns the JavaScript. ESM: the tsconfig
+ * a new user gets from `tsc --init --types node`, plus a file importing every export's types.
+ * CommonJS: module nodenext without verbatimModuleSyntax (which forbids `import` in CommonJS),
+ * so the same source becomes `require()` calls.
+ */
+function compiledExample(project: Project): Promise<string> {
+  let result = compiled.get(project);
+  if (result === undefined) {
+    result = (async () => {
+      await copyFile(join(root, 'examples/express/app.ts'), join(project.dir, 'app.ts'));
+      if (project === esm) {
+        await exec(process.execPath, [tsc, '--init', '--types', 'node'], project.dir);
+        const imports = subpaths.map(
+          (subpath, i) =>
+            `import type * as m${i} from '${specifier(subpath)}';\nexport type T${i} = keyof typeof m${i};`,
+        );
+        await writeFile(join(project.dir, 'every-export.ts'), `${imports.join('\n')}\n`);
+      } else {
+        const compilerOptions = { module: 'nodenext', target: 'es2022', types: ['node'] };
+        await writeFile(
+          join(project.dir, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: { ...compilerOptions, strict: true, skipLibCheck: true },
+          }),
+        );
+      }
+      await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], project.dir);
+      return readFileSync(join(project.dir, 'app.js'), 'utf8');
+    })();
+    compiled.set(project, result);
+  }
+  return result;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const running = new Set<ChildProcess>();
+
+async function startExample(project: Project): Promise<string> {
+  const [keys, port] = await Promise.all([
+    exec(join(project.dir, 'node_modules/.bin/strongroom'), ['keygen'], project.dir),
+    freePort(),
+  ]);
+  const child = spawn(process.execPath, ['app.js'], {
+    cwd: project.dir,
+    env: { ...cleanEnv, PORT: String(port), STRONGROOM_KEYS: keys.trim() },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`example did not start within 30 s:\n${stdout}\n${stderr}`));
+    }, 30_000);
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('Listening on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`example exited with ${code}:\n${stdout}\n${stderr}`));
+    });
+  });
+  return `http://localhost:${port}`;
+}
+
+/** The cookies a browser would hold. */
+class Jar {
+  readonly #cookies = new Map<string, string>();
+  store(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = '', ...attributes] = line.split(';');
+      const name = pair.slice(0, pair.indexOf('='));
+      if (attributes.some((attribute) => /^\s*max-age=0\s*$/i.test(attribute)))
+        this.#cookies.delete(name);
+      else this.#cookies.set(name, pair.slice(pair.indexOf('=') + 1));
+    }
+  }
+  get header(): string {
+    return [...this.#cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+  has(name: string): boolean {
+    return this.#cookies.has(name);
+  }
+}
+
+/** A browser's visit: sign-in form, sign-in, the guarded page, sign-out. */
+async function signInAndOut(url: string): Promise<void> {
+  const jar = new Jar();
+  const html = { Accept: 'text/html' };
+  const visit = async (path: string, init: RequestInit = {}): Promise<Response> => {
+    const response = await fetch(`${url}${path}`, {
+      redirect: 'manual',
+      ...init,
+      headers: { ...html, Cookie: jar.header, ...(init.headers as Record<string, string>) },
+    });
+    jar.store(response);
+    return response;
+  };
+  const post = (path: string, fields: Record<string, string>): Promise<Response> =>
+    visit(path, {
+      method: 'POST',
+      body: new URLSearchParams(fields),
+      headers: { Origin: url, 'Sec-Fetch-Site': 'same-origin' },
+    });
+  const csrfField = (page: string): string =>
+    /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(page)?.[1] ?? 'no _csrf field';
+
+  const guarded = await visit('/account');
+  expect(guarded.status).toBe(303);
+  expect(guarded.headers.get('location')).toMatch(/^\/login(\?|$)/);
+  const api = await visit('/account', { headers: { Accept: 'application/json' } });
+  expect(api.status).toBe(401);
+
+  const form = await visit('/login');
+  expect(form.status).toBe(200);
+  const token = csrfField(await form.text());
+  const credentials = { email: 'alice@example.com', password: 'correct horse battery staple' };
+  expect((await post('/login', credentials)).status).toBe(403); // no _csrf field
+  expect((await post('/login', { ...credentials, password: 'wrong', _csrf: token })).status).toBe(
+    401,
+  );
+
+  const login = await post('/login', { ...credentials, _csrf: token });
+  expect(login.status).toBe(303);
+  expect(login.headers.get('location')).toBe('/account');
+  expect(jar.has('sid')).toBe(true);
+
+  const account = await visit('/account');
+  expect(account.status).toBe(200);
+  const page = await account.text();
+  expect(page).toContain('Signed in as alice');
+
+  const logout = await post('/logout', { _csrf: csrfField(page) });
+  expect(logout.status).toBe(303);
+  expect(jar.has('sid')).toBe(false);
+  expect((await visit('/account')).status).toBe(303);
+}
+
+describe('the README Express example, installed from the tarball', { timeout: 240_000 }, () => {
+  afterAll(() => {
+    for (const child of running) child.kill();
+  });
+
+  it('signs in and out as an ESM app', async () => {
+    await compiledExample(esm);
+    await signInAndOut(await startExample(esm));
+  });
+
+  it('signs in and out compiled to CommonJS, require()-ing strongroom', async () => {
+    const js = await compiledExample(cjs);
+    expect(js).toContain('require("strongroom/express")');
+    expect(js).not.toMatch(/^import /m);
+    await signInAndOut(await startExample(cjs));
+  });
+});
