@@ -392,7 +392,10 @@ function deleteAllSessionsFunction({ sessions, deleteAllSessions }: TableNames):
         -- deadlock with it).
         WITH deleted AS (
           DELETE FROM ${sessions} WHERE id IN (
-            SELECT id FROM ${sessions} WHERE ${inWindow} FOR UPDATE SKIP LOCKED
+            -- Sessions inserted into the window meanwhile (a regeneration keeps createdAt under a
+            -- new id) can outnumber it: never more than p_limit per call; a later pass takes them.
+            SELECT id FROM ${sessions} WHERE ${inWindow}
+            ORDER BY id LIMIT p_limit FOR UPDATE SKIP LOCKED
           ) RETURNING id
         )
         SELECT coalesce(array_agg(id), '{}') INTO o_deleted FROM deleted;
