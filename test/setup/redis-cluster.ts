@@ -15,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { probe } from '../support/services.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,19 +26,6 @@ const FIRST_PORT = 7001;
 const CLUSTER_DIR = process.env.STRONGROOM_REDIS_CLUSTER_DIR ?? '/tmp/strongroom-redis-cluster';
 const USERS_DIR = `${CLUSTER_DIR}.users`;
 const SCRIPT_TIMEOUT_MS = 90_000;
-
-function answers(port: number, timeoutMs = 1_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 function installed(command: string): boolean {
   return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -91,7 +78,7 @@ const nodePid = (): string | null =>
 
 export default async function setup(): Promise<(() => void) | undefined> {
   const marker = join(USERS_DIR, 'started-by-tests');
-  if (!(await answers(FIRST_PORT))) {
+  if (!(await probe(FIRST_PORT))) {
     if (!installed('redis-server') || !installed('redis-cli')) return undefined;
     const { ok, output } = runScript('start');
     if (!ok) {

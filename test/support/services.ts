@@ -4,7 +4,7 @@ import { connect } from 'node:net';
  * Whether a TCP service answers on 127.0.0.1:`port`. Tests that need it call
  * {@link serviceAvailable} at collection time and `describe.skipIf(!available)`.
  */
-function probe(port: number, timeoutMs = 1000): Promise<boolean> {
+export function probe(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port });
     const done = (ok: boolean): void => {
