@@ -32,6 +32,19 @@ export default tseslint.config(
     },
   },
   {
+    // The CSRF primitives are a leaf: the core uses them, they know nothing of the core.
+    files: ['src/csrf/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: drivers,
+          patterns: ['**/core/**', '**/adapters/**', '**/stores/**', '**/cli/**', '**/testing/**'],
+        },
+      ],
+    },
+  },
+  {
     // Adapters and stores depend on the core, never on each other.
     files: ['src/adapters/**/*.ts'],
     rules: {

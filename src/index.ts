@@ -14,7 +14,7 @@ export {
   type ResolvedConfig,
 } from './core/config.js';
 export { parseKeyList, type KeyInput } from './core/key-ring.js';
-export type { CookieSink, RequestContext } from './core/engine.js';
+export type { CookieSink, RequestContext } from './core/request.js';
 export type { SessionEvent, SessionEventType, SessionEventListener } from './core/events.js';
 export {
   expiresAt,

@@ -22,6 +22,7 @@ export function humanMessage(code: StrongroomErrorCode): string {
     case 'ERR_TOO_MANY_REQUESTS':
       return 'Too many requests. Please try again later.';
     case 'ERR_CONFIG':
+    case 'ERR_STORE_CONFLICT':
     case 'ERR_INVALID_ARGUMENT':
       return 'Something went wrong on our side.';
   }

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import type { CookieSink, RequestContext } from '../core/engine.js';
+import type { CookieSink, RequestContext } from '../core/request.js';
 import { isUnsafeMethod } from '../csrf/request-check.js';
 import {
   CSRFError,

@@ -1,4 +1,5 @@
-import type { Engine, RequestContext } from './engine.js';
+import type { Engine } from './engine.js';
+import type { RequestContext } from './request.js';
 import { StoreUnavailableError } from './errors.js';
 import type { SessionPayload } from './payload.js';
 import { clientMetadata } from './session-info.js';

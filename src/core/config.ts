@@ -1,5 +1,5 @@
 import { ConfigError, type ConfigProblem } from './errors.js';
-import { resolveOrigins } from '../csrf/origin.js';
+import { resolveOrigins } from './config-origins.js';
 import type { OriginPolicy } from '../csrf/request-check.js';
 import { isValidCookieName, type SameSite } from './cookie.js';
 import { resolveKeyRing, type KeyInput, type KeyRing } from './key-ring.js';

@@ -1,3 +1,7 @@
+import type { CSRFFailureReason } from '../csrf/reasons.js';
+
+export type { CSRFFailureReason };
+
 /**
  * Every error Strongroom throws is a {@link StrongroomError} with a stable `code` to switch on
  * and the HTTP `status` it implies. Messages never contain a token, a CSRF token or session data.
@@ -17,6 +21,7 @@
 export type StrongroomErrorCode =
   | 'ERR_CONFIG'
   | 'ERR_STORE_UNAVAILABLE'
+  | 'ERR_STORE_CONFLICT'
   | 'ERR_SESSION_ENDED'
   | 'ERR_REAUTHENTICATION_REQUIRED'
   | 'ERR_INSECURE_TRANSPORT'
@@ -74,6 +79,18 @@ export class StoreUnavailableError extends StrongroomError {
 }
 
 /**
+ * The store refused a record because its session id or token hash is already taken by another
+ * session. With 128-bit ids and 256-bit tokens this does not happen by chance: it points at a
+ * broken random source or at someone writing to the store. Answered with 409, not 503: the
+ * store is up and retrying the same record cannot help. Stores throw it from `insert`.
+ */
+export class StoreConflictError extends StrongroomError {
+  constructor(what: 'session id' | 'token hash', options?: ErrorOptions) {
+    super('ERR_STORE_CONFLICT', 409, `Session store already holds this ${what}`, options);
+  }
+}
+
+/**
  * The session was logged out, revoked or expired while this request was using it. The write
  * that noticed it is refused so that it cannot bring the session back (SM-31).
  */
@@ -108,17 +125,6 @@ export class InsecureTransportError extends StrongroomError {
     );
   }
 }
-
-/** Reasons a CSRF check rejects a request. */
-export type CSRFFailureReason =
-  | 'cross-site'
-  | 'same-site'
-  | 'origin-mismatch'
-  | 'origin-null'
-  | 'token-missing'
-  | 'token-malformed'
-  | 'token-invalid'
-  | 'token-ambiguous';
 
 /** An unsafe request failed CSRF verification. Adapters answer 403 and change nothing. */
 export class CSRFError extends StrongroomError {

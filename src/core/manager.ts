@@ -8,13 +8,8 @@ import { isWellFormedCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-tok
 import { resolveConfig, type SessionManagerOptions } from './config.js';
 import { CSRFError, TooManyRequestsError, type CSRFFailureReason } from './errors.js';
 import { readCookies } from './cookie.js';
-import {
-  Engine,
-  type CookieSink,
-  type FoundToken,
-  type OpenedSession,
-  type RequestContext,
-} from './engine.js';
+import { Engine, type FoundToken, type OpenedSession } from './engine.js';
+import type { CookieSink, RequestContext } from './request.js';
 import { EventHub, type SessionEventListener, type SessionEventType } from './events.js';
 import { describeSessions } from './session-info.js';
 import { Session, type SessionData, type SessionInfo, type UntypedSessionData } from './session.js';

@@ -6,9 +6,9 @@ import { randomFillSync } from 'node:crypto';
  */
 export interface Runtime {
   /** Milliseconds since the Unix epoch. */
-  now(): number;
+  readonly now: () => number;
   /** `size` bytes from a cryptographically secure source. */
-  randomBytes(size: number): Uint8Array;
+  readonly randomBytes: (size: number) => Uint8Array;
 }
 
 const POOL_BYTES = 4096;

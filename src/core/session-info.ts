@@ -1,4 +1,5 @@
-import type { Engine, RequestContext } from './engine.js';
+import type { Engine } from './engine.js';
+import type { RequestContext } from './request.js';
 import type { StoredSession } from './store.js';
 
 const MAX_USER_AGENT_LENGTH = 512;

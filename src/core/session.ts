@@ -1,5 +1,6 @@
 import { generateCSRFSecret, maskCSRFToken, verifyCSRFToken } from '../csrf/synchronizer-token.js';
-import type { CookieSink, Engine, RequestContext } from './engine.js';
+import type { Engine } from './engine.js';
+import type { CookieSink, RequestContext } from './request.js';
 import {
   InsecureTransportError,
   InvalidArgumentError,
@@ -317,7 +318,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
   csrfToken(): string {
     const secret =
       this.#payload?.csrfSecret ?? this.#preSessionSecret ?? this.#issuePreSessionSecret();
-    return maskCSRFToken(secret, this.#engine.config.runtime);
+    return maskCSRFToken(secret, this.#engine.config.runtime.randomBytes);
   }
 
   /**
@@ -340,7 +341,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
 
   #issuePreSessionSecret(): string {
     this.#assertCanIssueCookie();
-    const secret = generateCSRFSecret(this.#engine.config.runtime);
+    const secret = generateCSRFSecret(this.#engine.config.runtime.randomBytes);
     const name = this.#engine.csrfCookieName(this.#request.secure);
     this.#sink.setCookie(name, this.#engine.browserSessionCookie(this.#request, name, secret));
     this.#preSessionSecret = secret;
@@ -464,7 +465,7 @@ export class Session<Data extends SessionData = UntypedSessionData> {
     const payload: SessionPayload = {
       data: next.data,
       ...clientMetadata(this.#request),
-      csrfSecret: next.csrfSecret ?? generateCSRFSecret(runtime),
+      csrfSecret: next.csrfSecret ?? generateCSRFSecret(runtime.randomBytes),
       persistent: next.persistent,
       // A brand-new token has no predecessor for theft detection to watch.
       previousTokenHash: null,

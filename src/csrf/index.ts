@@ -27,4 +27,5 @@ export {
   maskCSRFToken,
   verifyCSRFToken,
 } from './synchronizer-token.js';
-export { CSRFError, type CSRFFailureReason } from '../core/errors.js';
+export { isOriginReason, type CSRFFailureReason } from './reasons.js';
+export type { RandomBytes } from './synchronizer-token.js';

@@ -1,4 +1,4 @@
-import type { CSRFFailureReason } from '../core/errors.js';
+import type { CSRFFailureReason } from './reasons.js';
 import { canonicalOrigin } from './origin.js';
 
 /** Methods that must not change state and are therefore not checked (RFC 9110 §9.2.1). */

@@ -1,22 +1,24 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { Runtime } from '../core/runtime.js';
+import { randomBytes as nodeRandomBytes, timingSafeEqual } from 'node:crypto';
+
+/** A source of `size` cryptographically secure random bytes. */
+export type RandomBytes = (size: number) => Uint8Array;
 
 const SECRET_BYTES = 32;
 /** base64url of mask ‖ (secret XOR mask): 64 bytes, 86 characters. */
 const TOKEN_LENGTH = 86;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{85}[AQgw]$/;
 
-export function generateCSRFSecret(runtime: Runtime): string {
-  return Buffer.from(runtime.randomBytes(SECRET_BYTES)).toString('base64url');
+export function generateCSRFSecret(randomBytes: RandomBytes = nodeRandomBytes): string {
+  return Buffer.from(randomBytes(SECRET_BYTES)).toString('base64url');
 }
 
 /**
  * A token for one response: a fresh one-time pad XOR the secret, so that compressed responses
  * do not leak the secret byte by byte (BREACH, SM-38). Every render differs; all validate.
  */
-export function maskCSRFToken(secret: string, runtime: Runtime): string {
+export function maskCSRFToken(secret: string, randomBytes: RandomBytes = nodeRandomBytes): string {
   const raw = Buffer.from(secret, 'base64url');
-  const mask = Buffer.from(runtime.randomBytes(raw.length));
+  const mask = Buffer.from(randomBytes(raw.length));
   const masked = Buffer.alloc(raw.length);
   for (let i = 0; i < raw.length; i++) masked[i] = (raw[i] as number) ^ (mask[i] as number);
   return Buffer.concat([mask, masked]).toString('base64url');

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createSessionManager, type SessionManagerOptions } from '../../src/index.js';
-import type { RequestContext } from '../../src/core/engine.js';
+import type { RequestContext } from '../../src/core/request.js';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionManager } from '../../src/core/manager.js';
 import type { Session, SessionData, UntypedSessionData } from '../../src/core/session.js';
