@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^strongroom$/, replacement: source('index.ts') },
       { find: /^strongroom\/errors$/, replacement: source('core/errors.ts') },
+      { find: /^strongroom\/store$/, replacement: source('store.ts') },
       { find: /^strongroom\/csrf$/, replacement: source('csrf/index.ts') },
       { find: /^strongroom\/express$/, replacement: source('adapters/express.ts') },
       {

@@ -79,33 +79,8 @@ export function isAcceptablePassword(password: string): boolean {
  * ```
  */
 export function openUserStore(options: { readonly path: string }): UserStore {
-  const db = new Database(options.path, { timeout: 5_000 });
-  if (!db.memory) db.pragma('journal_mode = WAL');
-  db.exec(`CREATE TABLE IF NOT EXISTS users (
-    id INTEGER PRIMARY KEY,
-    email TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-  )`);
-  addCredentialVersion(db);
-  const statements = {
-    byId: db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?'),
-    byEmail: db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?'),
-    insert: db.prepare<[string, string, string], UserRow>(
-      'INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING *',
-    ),
-    setPassword: db.prepare<[string, number], { credential_version: number }>(
-      'UPDATE users SET password_hash = ?, credential_version = credential_version + 1 WHERE id = ? RETURNING credential_version',
-    ),
-    // Only over the hash that was verified: a password changed meanwhile is never overwritten.
-    rehash: db.prepare<[string, number, string]>(
-      'UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?',
-    ),
-    setDisabled: db.prepare<[number, number]>(
-      'UPDATE users SET disabled = ?, credential_version = credential_version + 1 WHERE id = ?',
-    ),
-  };
+  const db = openUsersDatabase(options.path);
+  const statements = prepareStatements(db);
   // Verifying against this hash when the email is unknown keeps the timing of a failed login
   // independent of whether the account exists.
   const dummyHash = hashPassword(randomBytes(16).toString('base64url'));
@@ -166,6 +141,50 @@ export function openUserStore(options: { readonly path: string }): UserStore {
     close() {
       db.close();
     },
+  };
+}
+
+/** The database with its table, created or brought up to date. */
+function openUsersDatabase(path: string): Database.Database {
+  const db = new Database(path, { timeout: 5_000 });
+  if (!db.memory) db.pragma('journal_mode = WAL');
+  db.exec(`CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  )`);
+  addCredentialVersion(db);
+  return db;
+}
+
+interface UserStatements {
+  readonly byId: Database.Statement<[number], UserRow>;
+  readonly byEmail: Database.Statement<[string], UserRow>;
+  readonly insert: Database.Statement<[string, string, string], UserRow>;
+  readonly setPassword: Database.Statement<[string, number], { credential_version: number }>;
+  readonly rehash: Database.Statement<[string, number, string]>;
+  readonly setDisabled: Database.Statement<[number, number]>;
+}
+
+function prepareStatements(db: Database.Database): UserStatements {
+  return {
+    byId: db.prepare<[number], UserRow>('SELECT * FROM users WHERE id = ?'),
+    byEmail: db.prepare<[string], UserRow>('SELECT * FROM users WHERE email = ?'),
+    insert: db.prepare<[string, string, string], UserRow>(
+      'INSERT INTO users (email, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING *',
+    ),
+    setPassword: db.prepare<[string, number], { credential_version: number }>(
+      'UPDATE users SET password_hash = ?, credential_version = credential_version + 1 WHERE id = ? RETURNING credential_version',
+    ),
+    // Only over the hash that was verified: a password changed meanwhile is never overwritten.
+    rehash: db.prepare<[string, number, string]>(
+      'UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?',
+    ),
+    setDisabled: db.prepare<[number, number]>(
+      'UPDATE users SET disabled = ?, credential_version = credential_version + 1 WHERE id = ?',
+    ),
   };
 }
 

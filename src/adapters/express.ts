@@ -1,19 +1,25 @@
-import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
-import type { CookieSink, RequestContext } from '../core/request.js';
-import { isUnsafeMethod } from '../csrf/request-check.js';
-import {
-  CSRFError,
-  InsecureTransportError,
-  InvalidArgumentError,
-  StrongroomError,
-  TooManyRequestsError,
-} from '../core/errors.js';
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
+import { InvalidArgumentError } from '../core/errors.js';
 import type { SessionManager } from '../core/manager.js';
 import type { Session, SessionData } from '../core/session.js';
-import { errorPage, humanMessage } from './error-page.js';
-import { safeReturnPath } from './return-path.js';
+import { createCSRFExemptions } from './shared/csrf-input.js';
+import { parseErrorsMode } from './shared/error-answers.js';
+import { isSessionPrivate } from './shared/response-headers.js';
+import type { RequireUserOptions } from './shared/require-user.js';
+import { safeReturnPath } from './shared/return-path.js';
+import { createSessionLoader } from './shared/session-loader.js';
+import { createErrorHandler, createRequireUser } from './express/handlers.js';
+import {
+  EXPRESS_HOOKS,
+  ExpressRequestContext,
+  requestPath,
+  stampArrival,
+} from './express/request.js';
+import { markPrivate, varyOnSession } from './express/response.js';
+import { responseSink } from './express/set-cookie.js';
 
 export { safeReturnPath };
+export type { RequireUserOptions, UnauthenticatedBody } from './shared/require-user.js';
 
 /**
  * Express 4 and 5 integration.
@@ -117,28 +123,6 @@ export interface ExpressSessionsOptions {
   readonly errors?: 'json' | 'negotiate';
 }
 
-export interface RequireUserOptions {
-  /**
-   * Where browsers are sent to sign in: a path on this site, which may carry a query.
-   * @default '/login'
-   */
-  readonly loginPath?: string;
-  /**
-   * `query` adds `returnTo=<the path asked for>` (query included, percent-encoded) to the
-   * redirect of a GET or HEAD request, when that path is a safe one on this site; `omit` never
-   * adds it. Unsafe methods never carry it: after signing in, the browser would repeat the
-   * request as a GET.
-   * @default 'query'
-   */
-  readonly returnTo?: 'query' | 'omit';
-}
-
-/** The body of the 401 that {@link ExpressSessions.requireUser} sends to non-HTML clients. */
-export interface UnauthenticatedBody {
-  readonly error: 'ERR_UNAUTHENTICATED';
-  readonly message: string;
-}
-
 /**
  * Connects a session manager to Express 4 or 5: `auth.middleware` loads the session (and runs
  * the CSRF checks) before your routes, `auth.session(req)` returns it, `auth.requireUser()`
@@ -178,87 +162,21 @@ export function expressSessions<Data extends SessionData>(
   // other code, and no global type augmentation of Express's Request.
   const slot = Symbol('strongroom.session');
   type WithSession = Request & { [slot]?: Session<Data> };
-  const exempt = new Set(options.csrfExemptPaths ?? []);
-  const negotiate = errorMode(options.errors) === 'negotiate';
-  const warnings = new Set<WarningCode>();
-  let transportChecked = false;
-
-  function warnOnce(code: WarningCode, message: string): void {
-    if (warnings.has(code)) return;
-    warnings.add(code);
-    process.emitWarning(message, { type: 'StrongroomWarning', code });
-  }
-
-  /**
-   * Once, at the first plain-HTTP request: whether the manager would refuse to issue a cookie
-   * to it. The adapter cannot read the manager's configuration, so it asks the manager for a
-   * CSRF token for a cookieless plain-HTTP visitor, which needs a cookie; the cookie goes to a
-   * sink that drops it, and no store is touched.
-   */
-  async function checkTransport(req: Request): Promise<void> {
-    transportChecked = true;
-    const forwarded = claimsHTTPS(req.headers['x-forwarded-proto']);
-    try {
-      const probe = await manager.load(PLAIN_HTTP_PROBE, DISCARDING_SINK);
-      probe.csrfToken();
-    } catch (error) {
-      if (error instanceof InsecureTransportError)
-        warnOnce('STRONGROOM_INSECURE_TRANSPORT', insecureTransportWarning(forwarded));
-    }
-  }
-
-  /** A form post whose token sat in a body nobody had parsed yet: say so, not just "missing". */
-  function explain(error: unknown, req: Request): unknown {
-    if (error instanceof CSRFError && error.reason === 'token-missing' && bodyNotParsed(req)) {
-      error.message = `${error.message}. ${BODY_NOT_PARSED}`;
-      warnOnce(
-        'STRONGROOM_BODY_NOT_PARSED',
-        `Strongroom: a form post failed its CSRF check (token-missing). ${BODY_NOT_PARSED}.`,
-      );
-    }
-    return error;
-  }
+  const csrfModeFor = createCSRFExemptions(options.csrfExemptPaths);
+  const errorHandler = createErrorHandler(parseErrorsMode(options.errors, 'expressSessions'));
+  const loader = createSessionLoader(manager, EXPRESS_HOOKS);
 
   const middleware: RequestHandler = (req, res, next) => {
-    // Every answer depends on the cookie (even an anonymous page must not be served from a
-    // shared cache to a signed-in user), and an unsafe request's on the CSRF headers (SM-47).
-    const vary = isUnsafeMethod(req.method) ? 'Origin, Sec-Fetch-Site, Cookie' : 'Cookie';
-    if (res.hasHeader('Vary')) res.vary(vary);
-    else res.setHeader('Vary', vary);
-    const context = new ExpressRequestContext(req, exempt.has(requestPath(req)));
-    const sink = responseSink(res);
-    const loading =
-      context.secure || transportChecked
-        ? manager.load(context, sink)
-        : checkTransport(req).then(() => manager.load(context, sink));
-    loading.then(
+    varyOnSession(res, req.method);
+    const context = new ExpressRequestContext(req, csrfModeFor(requestPath(req)));
+    loader.load(req, context, responseSink(res)).then(
       (session) => {
         (req as WithSession)[slot] = session;
-        if (session.id !== null) markPrivate(res);
+        if (isSessionPrivate(session)) markPrivate(res);
         next();
       },
-      (error: unknown) => next(explain(error, req)),
+      (error: unknown) => next(loader.explain(error, req)),
     );
-  };
-
-  const errorHandler: ErrorRequestHandler = (error, req, res, next) => {
-    if (!(error instanceof StrongroomError) || res.headersSent) {
-      next(error);
-      return;
-    }
-    if (error.code === 'ERR_STORE_UNAVAILABLE') res.setHeader('Retry-After', '5');
-    if (error instanceof TooManyRequestsError)
-      res.setHeader('Retry-After', String(error.retryAfterSeconds));
-    markPrivate(res);
-    if (negotiate) {
-      res.vary('Accept');
-      if (prefersHTML(req)) {
-        sendHTML(res, error.status, errorPage(error.status, humanMessage(error.code)));
-        return;
-      }
-    }
-    const reason = error instanceof CSRFError ? { reason: error.reason } : {};
-    sendJSON(res, error.status, { error: error.code, message: error.message, ...reason });
   };
 
   function session(req: Request): Session<Data> {
@@ -272,327 +190,8 @@ export function expressSessions<Data extends SessionData>(
   }
 
   function requireUser(guard: RequireUserOptions = {}): RequestHandler {
-    const loginPath = safeReturnPath(guard.loginPath ?? '/login');
-    if (loginPath === null) {
-      throw new InvalidArgumentError(
-        'requireUser: loginPath must be a path on this site, such as "/login"',
-      );
-    }
-    const returnTo = guard.returnTo ?? 'query';
-    if (returnTo !== 'query' && returnTo !== 'omit') {
-      throw new InvalidArgumentError('requireUser: returnTo must be "query" or "omit"');
-    }
-    const separator = loginPath.includes('?') ? '&' : '?';
-    return (req, res, next) => {
-      let current: Session<Data>;
-      try {
-        current = session(req);
-      } catch (error) {
-        next(error);
-        return;
-      }
-      if (current.userId !== null) {
-        next();
-        return;
-      }
-      // Whether the visitor is signed in decides this answer: no cache may keep it (SM-48).
-      markPrivate(res);
-      res.vary('Accept');
-      if (!prefersHTML(req)) {
-        const body: UnauthenticatedBody = {
-          error: 'ERR_UNAUTHENTICATED',
-          message: 'Sign in to continue',
-        };
-        sendJSON(res, 401, body);
-        return;
-      }
-      const back =
-        returnTo === 'query' && !isUnsafeMethod(req.method)
-          ? safeReturnPath(req.originalUrl)
-          : null;
-      res.redirect(
-        303,
-        back === null ? loginPath : `${loginPath}${separator}returnTo=${encodeURIComponent(back)}`,
-      );
-    };
+    return createRequireUser(session, guard);
   }
 
   return { middleware, arrival: stampArrival, errorHandler, session, requireUser };
-}
-
-type WarningCode = 'STRONGROOM_INSECURE_TRANSPORT' | 'STRONGROOM_BODY_NOT_PARSED';
-
-function errorMode(value: unknown): 'json' | 'negotiate' {
-  if (value === undefined || value === 'json' || value === 'negotiate') return value ?? 'json';
-  throw new InvalidArgumentError('expressSessions: errors must be "json" or "negotiate"');
-}
-
-const BODY_NOT_PARSED =
-  'The form body had not been parsed when the Strongroom middleware ran, so its _csrf field could not be read: mount express.urlencoded() (or your body parser) before the Strongroom middleware, or send the token in the X-CSRF-Token header';
-
-/**
- * Whether a proxy header says the client used HTTPS, read as Express reads it (the first
- * value). On a request Express found insecure, that means Express does not trust the proxy.
- */
-function claimsHTTPS(header: string | string[] | undefined): boolean {
-  return typeof header === 'string' && header.split(',', 1)[0]?.trim().toLowerCase() === 'https';
-}
-
-function insecureTransportWarning(forwarded: boolean): string {
-  const proxy = forwarded
-    ? ' This request carried "X-Forwarded-Proto: https", but Express does not trust the proxy that sent it.'
-    : '';
-  return (
-    'Strongroom: a request arrived over plain HTTP while cookie.secure is "always": such visitors get no session cookie, and login() throws InsecureTransportError.' +
-    `${proxy} Serve the app over HTTPS; behind a TLS-terminating proxy, set Express's "trust proxy" (app.set('trust proxy', …)) so that req.secure is true; for local development over http, set cookie.secure: "allow-http-development".`
-  );
-}
-
-/** A cookieless plain-HTTP visitor, for {@link expressSessions}'s transport check. */
-const PLAIN_HTTP_PROBE: RequestContext = {
-  method: 'GET',
-  cookieHeader: undefined,
-  secure: false,
-  ip: null,
-  userAgent: null,
-};
-const DISCARDING_SINK: CookieSink = { setCookie: () => undefined };
-
-const FORM_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data']);
-
-/**
- * Whether an unsafe request announced a form body that no parser had read when the middleware
- * ran, and sent no `X-CSRF-Token` header instead. A parser that read the body has consumed the
- * stream; one for another type (Express 4's `express.json()` sets `req.body = {}`) has not.
- */
-function bodyNotParsed(req: Request): boolean {
-  const { headers } = req;
-  if (!isUnsafeMethod(req.method) || headers['x-csrf-token'] !== undefined) return false;
-  const type = headers['content-type']?.split(';', 1)[0]?.trim().toLowerCase();
-  if (type === undefined || !FORM_TYPES.has(type)) return false;
-  const announced =
-    headers['transfer-encoding'] !== undefined || Number(headers['content-length']) > 0;
-  const body: unknown = req.body;
-  return announced && (body === undefined || !req.readableEnded);
-}
-
-/** Whether the client ranks HTML above JSON; a tie (a wildcard, no `Accept`) is JSON. */
-function prefersHTML(req: Request): boolean {
-  return req.accepts(['json', 'html']) === 'html';
-}
-
-/**
- * Headers that described the body the app meant to send; an error answer replaces that body,
- * so none of them may describe it (a JSON error labelled `text/html`, or sent as an attachment).
- */
-const REPRESENTATION_HEADERS = [
-  'Content-Disposition',
-  'Content-Encoding',
-  'Content-Language',
-  'Content-Range',
-  'ETag',
-  'Last-Modified',
-] as const;
-
-function send(res: Response, status: number, type: string, body: string): void {
-  for (const name of REPRESENTATION_HEADERS) res.removeHeader(name);
-  res.setHeader('Content-Type', type);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.status(status).send(body);
-}
-
-function sendJSON(res: Response, status: number, body: object): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body));
-}
-
-function sendHTML(res: Response, status: number, page: string): void {
-  send(res, status, 'text/html; charset=utf-8', page);
-}
-
-/** Shared by every adapter instance: one arrival per request. */
-const ARRIVED = Symbol('strongroom.arrived');
-type Stamped = Request & { [ARRIVED]?: number };
-
-/** Monotonic, so that a wall-clock step never makes a request look older than it is. */
-const stampArrival: RequestHandler = (req, _res, next) => {
-  (req as Stamped)[ARRIVED] ??= performance.now();
-  next();
-};
-
-/** The request as the core sees it. A class, so the lazy getters cost no closures per request. */
-class ExpressRequestContext implements RequestContext {
-  readonly method: string;
-  readonly cookieHeader: string | undefined;
-  readonly secure: boolean;
-  readonly fetchSite: string | string[] | undefined;
-  readonly origin: string | undefined;
-  readonly csrfField: unknown;
-  readonly csrfHeader: string | string[] | undefined;
-  readonly csrf: 'verify' | 'skip';
-  readonly ageMs: number;
-  readonly #req: Request;
-
-  constructor(req: Request, exempt: boolean) {
-    const { headers } = req;
-    const body: unknown = req.body;
-    this.#req = req;
-    this.method = req.method;
-    this.cookieHeader = headers.cookie;
-    this.secure = req.secure;
-    this.fetchSite = headers['sec-fetch-site'];
-    this.origin = headers.origin;
-    // Only a body parsed before this middleware (urlencoded or JSON) can carry `_csrf`.
-    this.csrfField =
-      typeof body === 'object' && body !== null && Object.hasOwn(body, '_csrf')
-        ? (body as Record<string, unknown>)._csrf
-        : undefined;
-    this.csrfHeader = headers['x-csrf-token'];
-    this.csrf = exempt ? 'skip' : 'verify';
-    const arrived = (req as Stamped)[ARRIVED];
-    this.ageMs = arrived === undefined ? 0 : performance.now() - arrived;
-  }
-
-  // Express computes these per call (proxy trust), and most requests never need them.
-  get ip(): string | null {
-    return this.#req.ip ?? null;
-  }
-
-  get userAgent(): string | null {
-    return this.#req.headers['user-agent'] ?? null;
-  }
-}
-
-/**
- * The path the client asked for, mount prefixes included, exactly as sent. `req.path` is
- * relative to the router the middleware is mounted in, so matching it would let
- * `/admin/hooks/payment` pass as `/hooks/payment`.
- */
-function requestPath(req: Request): string {
-  const url = req.originalUrl;
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
-}
-
-/** SM-48: responses that carry or depend on a session are never cached. */
-function markPrivate(res: Response): void {
-  res.setHeader('Cache-Control', 'no-store');
-}
-
-/**
- * Our Set-Cookie headers, set at once (so `res.getHeader` shows them) and merged again when the
- * headers are written: an app that later calls `res.setHeader('Set-Cookie', …)` or
- * `res.writeHead(status, { 'Set-Cookie': … })` would otherwise drop them, and after a login the
- * browser would keep a token whose session is already gone.
- */
-function responseSink(res: Response): CookieSink {
-  return {
-    setCookie(name, header) {
-      if (res.headersSent) {
-        throw new InvalidArgumentError(
-          'The session changed after the response headers were sent; await session calls before responding',
-        );
-      }
-      const ours = ourCookies(res);
-      ours.set(name, header);
-      res.setHeader('Set-Cookie', mergeSetCookies(headerValues(res.getHeader('Set-Cookie')), ours));
-      markPrivate(res);
-    },
-  };
-}
-
-/**
- * Our Set-Cookie headers by cookie name, per response: one map and one `writeHead` wrapper per
- * response, even when several middleware instances (routers, two managers) set cookies on it.
- */
-const cookiesByResponse = new WeakMap<Response, Map<string, string>>();
-
-function ourCookies(res: Response): Map<string, string> {
-  let ours = cookiesByResponse.get(res);
-  if (ours === undefined) {
-    ours = new Map();
-    cookiesByResponse.set(res, ours);
-    mergeCookiesOnWriteHead(res, ours);
-  }
-  return ours;
-}
-
-type HeaderValue = number | string | readonly string[] | undefined;
-type WriteHead = (statusCode: number, reason?: unknown, headers?: unknown) => unknown;
-
-/**
- * Wraps this response's `writeHead` (which `res.end()` calls too) so that our cookies survive
- * whatever the app passes: `writeHead(status)`, `(status, headers)`, `(status, reason)` and
- * `(status, reason, headers)`, with headers as an object or a flat `[name, value, …]` array.
- * Only the Set-Cookie part of the arguments is rewritten; Node applies the rest as usual.
- */
-function mergeCookiesOnWriteHead(res: Response, ours: ReadonlyMap<string, string>): void {
-  const original = (res.writeHead as WriteHead).bind(res);
-  const writeHead: WriteHead = (statusCode, reason, headers) => {
-    const given = typeof reason === 'string' ? headers : (headers ?? reason);
-    const message = typeof reason === 'string' ? reason : undefined;
-    const rewritten = withMergedSetCookie(given, ours);
-    if (rewritten !== null) return original(statusCode, message, rewritten);
-    // The app passes no Set-Cookie: Node keeps the header as it now stands on the response.
-    res.setHeader('Set-Cookie', mergeSetCookies(headerValues(res.getHeader('Set-Cookie')), ours));
-    return original(statusCode, message, given);
-  };
-  res.writeHead = writeHead as Response['writeHead'];
-}
-
-/**
- * `headers` with its Set-Cookie entries replaced by one merged entry, or null when it has none
- * (or is not a header object or flat array, which Node itself rejects).
- */
-function withMergedSetCookie(
-  headers: unknown,
-  ours: ReadonlyMap<string, string>,
-): Record<string, unknown> | unknown[] | null {
-  if (Array.isArray(headers)) {
-    // A flat [name, value, name, value] list. Node rejects an odd length (and a list of pairs
-    // once a header is set, as ours is): those pass through unchanged for Node to throw.
-    if (headers.length % 2 !== 0) return null;
-    const rest: unknown[] = [];
-    const theirs: string[] = [];
-    for (let i = 0; i < headers.length; i += 2) {
-      const name: unknown = headers[i];
-      const value: unknown = headers[i + 1];
-      if (isSetCookie(name)) theirs.push(...headerValues(value as HeaderValue));
-      else rest.push(name, value);
-    }
-    if (theirs.length === 0) return null;
-    return [...rest, 'Set-Cookie', mergeSetCookies(theirs, ours)];
-  }
-  if (typeof headers !== 'object' || headers === null) return null;
-  const entries = Object.entries(headers as Record<string, unknown>);
-  // With `Set-Cookie` and `set-cookie` both present, Node applies both in order: the last wins.
-  const given = entries.filter(([name]) => isSetCookie(name)).at(-1);
-  if (given === undefined) return null;
-  const rest = Object.fromEntries(entries.filter(([name]) => !isSetCookie(name)));
-  return { ...rest, 'Set-Cookie': mergeSetCookies(headerValues(given[1] as HeaderValue), ours) };
-}
-
-function isSetCookie(name: unknown): boolean {
-  return typeof name === 'string' && name.toLowerCase() === 'set-cookie';
-}
-
-function headerValues(value: HeaderValue): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value.map(String) : [String(value)];
-}
-
-/**
- * The app's cookies, minus any that use one of our names, then ours: one header per cookie of
- * ours, and a session cookie the app copied or forged never competes with the real one.
- * Cookies of the app's own sharing a name are all kept (they may differ in Path or Domain).
- */
-function mergeSetCookies(theirs: readonly string[], ours: ReadonlyMap<string, string>): string[] {
-  const kept = theirs.filter((header) => !ours.has(cookieName(header)));
-  return [...kept, ...ours.values()];
-}
-
-/** The name of a Set-Cookie header (RFC 6265 §5.2: up to the first `=`, trimmed). */
-function cookieName(header: string): string {
-  const pair = header.split(';', 1)[0] ?? '';
-  const eq = pair.indexOf('=');
-  return (eq === -1 ? '' : pair.slice(0, eq)).trim();
 }

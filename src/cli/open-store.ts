@@ -1,23 +1,17 @@
 import type { SessionStore } from '../core/store.js';
+import { openStoreSpec, parseStoreSpec, StoreSpecError } from './store-spec.js';
 
 /**
- * Opens the store a spec names: `redis://…`, `rediss://…`, `postgres://…`, `postgresql://…`,
- * or the path of an SQLite file. Drivers load only for the store chosen.
+ * Opens the store a `--store` spec names (see {@link parseStoreSpec}). The CLI runs one command
+ * and exits, so no background purge timer is started. `memory:` is refused: a memory store lives
+ * inside one process, and the CLI would only ever see an empty one of its own.
  */
 export async function openStore(spec: string): Promise<SessionStore> {
-  if (/^rediss?:\/\//i.test(spec)) {
-    const { createRedisStore } = await import('../stores/redis.js');
-    return createRedisStore({ url: spec });
-  }
-  if (/^postgres(ql)?:\/\//i.test(spec)) {
-    const { createPostgresStore } = await import('../stores/postgres.js');
-    return createPostgresStore({ connectionString: spec, purgeIntervalSeconds: 0 });
-  }
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
-    throw new Error(
-      `Unsupported store "${spec.split(':')[0]}": use redis://, postgres:// or an SQLite file path`,
+  const parsed = parseStoreSpec(spec);
+  if (parsed.kind === 'memory') {
+    throw new StoreSpecError(
+      'A memory store lives inside the process that created it: use redis://, postgres:// or an SQLite file path',
     );
   }
-  const { createSQLiteStore } = await import('../stores/sqlite.js');
-  return createSQLiteStore({ path: spec, purgeIntervalSeconds: 0 });
+  return openStoreSpec(parsed, { purgeIntervalSeconds: 0 });
 }

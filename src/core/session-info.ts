@@ -1,5 +1,6 @@
-import type { Engine } from './engine.js';
+import { expiryReason } from './record.js';
 import type { RequestContext } from './request.js';
+import type { Sealer } from './sealing.js';
 import type { StoredSession } from './store.js';
 
 const MAX_USER_AGENT_LENGTH = 512;
@@ -21,15 +22,15 @@ export interface SessionInfo {
 
 /** @internal Shared by `Session.listSessions` and `SessionManager.listUserSessions`. */
 export function describeSessions(
-  engine: Engine,
+  sealer: Sealer,
   sessions: readonly StoredSession[],
   now: number,
   currentId: string | null,
 ): SessionInfo[] {
   const infos: SessionInfo[] = [];
   for (const session of sessions) {
-    const opened = engine.open(session);
-    if (opened === null || engine.expiryReason(session, now) !== null) continue;
+    const opened = sealer.open(session);
+    if (opened === null || expiryReason(session, now) !== null) continue;
     infos.push({
       id: session.id,
       current: session.id === currentId,

@@ -8,6 +8,8 @@ import type {
 import { clusterOperations } from './redis/cluster.js';
 import { openConnection } from './redis/connection.js';
 import { makeKeys } from './redis/keys.js';
+import { findById } from './redis/operations.js';
+import type { Context } from './redis/operations.js';
 import { resolveOptions } from './redis/options.js';
 import type { RedisStoreOptions } from './redis/options.js';
 import { standaloneOperations } from './redis/standalone.js';
@@ -55,7 +57,7 @@ export type { RedisStoreCommonOptions, RedisStoreOptions } from './redis/options
  * - until a losing insert (`conflict`, `limit-reached`) has rolled back, its new session is
  *   briefly listed by `listByUser` and counted by concurrent logins of the same user: racing
  *   logins may be refused, or evict, more than strictly needed, but never let the user exceed
- *   the limit (the user index orders them; see `insertLimited` in redis/cluster.ts);
+ *   the limit (the user index orders them; see `insertLimited` in redis/cluster-insert.ts);
  * - a new session can be evicted or revoked by a racing call before its own insert resolves
  *   `inserted`; the caller then holds a token that finds nothing;
  * - an anonymous session that replaces one of the user's sessions while `deleteByUser` runs
@@ -65,7 +67,13 @@ export type { RedisStoreCommonOptions, RedisStoreOptions } from './redis/options
  * - a step that fails midway (connection lost) rejects the operation and leaves at worst
  *   pointers that reads ignore until their TTLs end, or the replaced session deleted and the
  *   new one rolled back.
-
+ *
+ * An insert whose session id or token hash another session already holds (current or retired)
+ * rejects with a `StoreConflictError` (`ERR_STORE_CONFLICT`, 409) and changes nothing, on both
+ * topologies: with random ids and tokens that means a broken random source or a hostile writer,
+ * never an outage. The check costs no extra round trip: the insert's own scripts report it. On
+ * Cluster, a token key left behind by a failed step still counts as held until its TTL ends.
+ *
  * A session cannot replace itself (`replaces.id === session.id`): a replacement needs a new id
  * (SM-16), and the insert rejects.
  *
@@ -106,12 +114,10 @@ export type { RedisStoreCommonOptions, RedisStoreOptions } from './redis/options
 export function createRedisStore(options: RedisStoreOptions): SessionStore {
   const resolved = resolveOptions(options);
   const connection = openConnection(resolved);
-  const keys = makeKeys(resolved.keyPrefix);
+  const { client, evaluate, evaluateBuffer, run } = connection;
+  const context: Context = { client, evaluate, evaluateBuffer, keys: makeKeys(resolved.keyPrefix) };
   const implementation =
-    resolved.topology === 'cluster'
-      ? clusterOperations(connection, keys)
-      : standaloneOperations(connection, keys, resolved.keyPrefix);
-  const { client, run } = connection;
+    resolved.topology === 'cluster' ? clusterOperations(context) : standaloneOperations(context);
 
   async function purgeExpired(): Promise<number> {
     // Every key carries a TTL that follows the session's deadlines: Redis drops expired
@@ -124,7 +130,7 @@ export function createRedisStore(options: RedisStoreOptions): SessionStore {
   return {
     findByTokenHash: (tokenHash: string) =>
       run('findByTokenHash', () => implementation.findByTokenHash(tokenHash)),
-    findById: (id: string) => run('findById', () => implementation.findById(id)),
+    findById: (id: string) => run('findById', () => findById(context, id)),
     insert: (session: StoredSession, insertOptions: InsertOptions) =>
       run('insert', async () => {
         if (insertOptions.replaces?.id === session.id) {

@@ -1,11 +1,12 @@
 /**
  * Records, constants and helpers shared by the cases of the store conformance suite
- * (`describeStoreContract` in `store-contract.ts`). Internal to `strongroom/testing`.
+ * (`describeStoreContract` in `store-contract.ts`, its cases in the `store-contract-*.ts` files
+ * named for what they test). Internal to `strongroom/testing`.
  *
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import type {
   InsertOptions,
   InsertResult,
@@ -45,6 +46,25 @@ export interface ContractContext {
     session: StoredSession,
     graceUntil: number,
   ) => Promise<{ rotated: StoredSession; retire: RetiredToken }>;
+}
+
+/** How the suite takes the backend of a store down and brings it back (the setup's methods). */
+export interface Outage {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/**
+ * `it`, registered only where the case `applies`. Cases that do not apply to a store are not
+ * registered at all (rather than skipped), so that a skip in CI always means something is
+ * missing.
+ */
+export function itIf(
+  applies: boolean,
+): (title: string, test: () => Promise<void>, timeout?: number) => void {
+  return (title, test, timeout) => {
+    if (applies) it(title, test, timeout);
+  };
 }
 
 export function randomId(): string {

@@ -11,9 +11,10 @@ describe('CommonJS consumers', () => {
   let url: string;
 
   beforeAll(async () => {
-    // `npm test` builds first; a bare `vitest run` may not have.
-    if (!existsSync(`${root}/dist/src/index.js`))
-      execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root });
+    // `npm test` builds first; a bare `vitest run` may not have (or only the ESM build, which
+    // the demo tests make).
+    if (!existsSync(`${root}/dist/cjs/package.json`) || !existsSync(`${root}/dist/src/index.js`))
+      execFileSync('npm', ['run', 'build', '--silent'], { cwd: root });
     child = spawn(process.execPath, ['test/fixtures/cjs-app.cjs'], {
       cwd: root,
       env: { ...process.env, KEY: randomBytes(32).toString('base64url'), NODE_NO_WARNINGS: '1' },
@@ -27,6 +28,19 @@ describe('CommonJS consumers', () => {
   });
   afterAll(() => {
     child?.kill();
+  });
+
+  it('require() gets the CommonJS build, import the ESM one', () => {
+    const resolved = (how: 'require' | 'import'): string =>
+      execFileSync(
+        process.execPath,
+        how === 'require'
+          ? ['-p', "require.resolve('strongroom/express')"]
+          : ['--input-type=module', '-e', "console.log(import.meta.resolve('strongroom/express'))"],
+        { cwd: root, encoding: 'utf8' },
+      ).trim();
+    expect(resolved('require')).toBe(`${root}dist/cjs/adapters/express.js`);
+    expect(resolved('import')).toBe(`file://${root}dist/src/adapters/express.js`);
   });
 
   it('an Express app written in CommonJS can require() strongroom and sign in', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { SessionEvent, SessionStore } from 'strongroom';
 import { createSQLiteStore } from 'strongroom/stores/sqlite';
 import { createDemoApp, type DemoApp, type DemoEvent, type DemoOptions } from '../../demo/app.js';
+import { createClock, type Clock } from '../support/clock.js';
 
 export const ALICE = { email: 'alice@example.com', password: 'correct horse battery staple' };
 export const BOB = { email: 'bob@example.com', password: 'bob-password-1234' };
@@ -18,11 +19,6 @@ export function wellFormedToken(): string {
 }
 
 export const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-
-export interface Clock {
-  now: number;
-  advance(seconds: number): void;
-}
 
 export interface DemoServer {
   readonly base: string;
@@ -55,12 +51,7 @@ export interface StartOptions extends Partial<
 /** Starts the demo in-process on 127.0.0.1, port 0, with a temp data dir and a fake clock. */
 export async function startDemo(options: StartOptions = {}): Promise<DemoServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'strongroom-demo-'));
-  const clock: Clock = {
-    now: Date.UTC(2026, 10, 27, 9, 0, 0),
-    advance(seconds) {
-      this.now += seconds * 1000;
-    },
-  };
+  const clock = createClock(Date.UTC(2026, 10, 27, 9, 0, 0));
   const store = createSQLiteStore({
     path: join(dataDir, 'sessions.db'),
     now: () => clock.now,

@@ -11,30 +11,9 @@ import {
 import { expressSessions } from '../../src/adapters/express.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { TEST_KEY } from '../support/harness.js';
+import { switchableStore } from '../support/store-wrappers.js';
 
 type Express = typeof express5;
-
-/** A store whose server can be "stopped": every call rejects like a dropped connection. */
-function switchableStore(inner: SessionStore): SessionStore & { down: boolean } {
-  const store = { down: false } as SessionStore & { down: boolean };
-  for (const method of [
-    'findByTokenHash',
-    'findById',
-    'insert',
-    'update',
-    'delete',
-    'deleteByUser',
-    'listByUser',
-    'purgeExpired',
-    'close',
-  ] as const) {
-    (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
-      store.down
-        ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))
-        : (inner[method] as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
-  }
-  return store;
-}
 
 function buildApp(
   express: Express,

@@ -5,10 +5,10 @@ import {
   CSRFError,
   InvalidArgumentError,
   SessionEndedError,
-  StoreUnavailableError,
   TooManyRequestsError,
   type StrongroomError,
 } from '../../src/index.js';
+import { StoreUnavailableError } from '../../src/store.js';
 import { expressSessions, type ExpressSessionsOptions } from '../../src/adapters/express.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { TEST_KEY } from '../support/harness.js';

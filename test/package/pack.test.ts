@@ -1,26 +1,44 @@
 // The package as npm users get it: packed from a checkout without dist/ (so `prepack` must
-// build it), installed from the tarball into fresh ESM and CommonJS projects, and exercised
-// there: every subpath export loads, its types resolve, and the README's Express example
-// (examples/express/app.ts, the same file the README shows) signs a user in and out.
+// build it), linted as a tarball (publint, "are the types wrong"), installed from the tarball
+// into fresh ESM and CommonJS projects, and exercised there: every subpath export loads (the
+// CommonJS build under require(), the ESM one under import), its types resolve, and the README's
+// Express example (examples/express/app.ts, the same file the README shows) signs a user in and
+// out. `npm run lint:package` runs this file alone.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { formatMessage } from 'publint/utils';
+import { publint } from 'publint';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
+interface Target {
+  readonly types: string;
+  readonly default: string;
+}
+/** A subpath's target: one build for both, or the ESM build for import, the CommonJS for require. */
+type Export = string | Target | { readonly import: Target; readonly require: Target };
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   name: string;
-  exports: Record<string, string | { types: string; default: string }>;
+  exports: Record<string, Export>;
   bin: Record<string, string>;
 };
 const subpaths = Object.keys(manifest.exports).filter((key) => key !== './package.json');
 const specifier = (subpath: string): string => `${manifest.name}${subpath.slice(1)}`;
+/**
+ * The subpaths without a CommonJS build: the store contract suite imports Vitest, which throws
+ * when it is require()d, and runs only inside Vitest, whose module runner imports it as ESM in
+ * CommonJS projects too. A require() still loads it through require(esm) (Node 20.19+).
+ */
+const esmOnly = new Set(['./testing']);
+const targetsOf = (entry: Export): Target[] =>
+  typeof entry === 'string' ? [] : 'import' in entry ? [entry.import, entry.require] : [entry];
 /** The optional peer each driver subpath loads; the other subpaths load no peer at all. */
 const peerOf: Record<string, string> = {
   './stores/sqlite': 'better-sqlite3',
@@ -73,6 +91,83 @@ let work: string;
 let packed: { filename: string; files: { path: string }[]; size: number; entryCount: number };
 let esm: Project;
 let cjs: Project;
+let lintResults: Promise<LintResults>;
+
+interface AttwProblem {
+  readonly kind: string;
+  readonly entrypoint?: string;
+  readonly resolutionKind?: string;
+}
+
+interface LintResults {
+  /** publint's messages, every level (suggestions too), formatted. */
+  readonly publint: string[];
+  readonly attw: {
+    readonly problems: AttwProblem[];
+    /** Per entrypoint and resolution kind, the declaration file TypeScript resolved. */
+    readonly types: Record<string, Record<string, string | undefined>>;
+  };
+}
+
+/**
+ * publint and "are the types wrong" on the tarball itself, the bytes `npm publish` would upload:
+ * linting the checkout instead would also see files that `files` leaves out, and a stale dist/.
+ */
+async function lintTarball(tarball: string): Promise<LintResults> {
+  const bytes = readFileSync(tarball);
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Record<string, never>;
+  const { messages } = await publint({
+    pack: { tarball: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) },
+    level: 'suggestion',
+    strict: true,
+  });
+  // The CLI exits 1 whenever it reports a problem, so its JSON, not its exit code, is the result.
+  // It calls process.exit() right after printing the report (hundreds of kB of resolution
+  // traces): into a pipe, the end of it can be lost; into a file, Node writes synchronously.
+  // No DefinitelyTyped lookup: the package ships its own types, and the lint stays offline.
+  const attwCli = join(root, 'node_modules/@arethetypeswrong/cli/dist/index.js');
+  const args = [attwCli, tarball, '--format', 'json', '--no-definitely-typed'];
+  const reportFile = join(work, 'attw-report.json');
+  const fd = openSync(reportFile, 'w');
+  let stderr = '';
+  const exitCode = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      cwd: work,
+      env: cleanEnv,
+      stdio: ['ignore', fd, 'pipe'],
+    });
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', resolve);
+  }).finally(() => closeSync(fd));
+  const stdout = readFileSync(reportFile, 'utf8');
+  if (!stdout.trimStart().startsWith('{'))
+    throw new Error(`attw exited with ${exitCode}:\n${stdout}\n${stderr}`);
+  const report = JSON.parse(stdout) as {
+    problems?: Record<string, AttwProblem[]>;
+    analysis: {
+      entrypoints: Record<
+        string,
+        { resolutions: Record<string, { resolution?: { fileName: string } }> }
+      >;
+    };
+  };
+  const types = Object.fromEntries(
+    Object.entries(report.analysis.entrypoints).map(([entrypoint, { resolutions }]) => [
+      entrypoint,
+      Object.fromEntries(
+        Object.entries(resolutions).map(([kind, resolution]) => [
+          kind,
+          resolution.resolution?.fileName.replace(`/node_modules/${manifest.name}/`, ''),
+        ]),
+      ),
+    ]),
+  );
+  return {
+    publint: messages.map((message) => `${message.type}: ${formatMessage(message, pkg) ?? ''}`),
+    attw: { problems: Object.values(report.problems ?? {}).flat(), types },
+  };
+}
 
 /** Tracked and untracked-but-not-ignored files only: no dist/, node_modules/ or .data/. */
 async function copyCheckout(to: string): Promise<void> {
@@ -142,6 +237,8 @@ beforeAll(async () => {
   expect(existsSync(join(checkout, 'dist'))).toBe(false);
   const output = await exec('npm', ['pack', '--json', '--pack-destination', work], checkout);
   [packed] = JSON.parse(output.slice(output.indexOf('['))) as [typeof packed];
+  lintResults = lintTarball(join(work, packed.filename));
+  lintResults.catch(() => undefined);
 
   // One npm cache (the user's, warm after `npm ci`) for both projects, installed in parallel.
   // Between them every subpath loads once: the ESM project has vitest (strongroom/testing) but no
@@ -166,7 +263,9 @@ describe('npm pack', { timeout: 240_000 }, () => {
     expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
     const strays = files.filter(
       (file) =>
-        !['LICENSE', 'README.md', 'package.json'].includes(file) && !file.startsWith('dist/src/'),
+        !['LICENSE', 'README.md', 'package.json'].includes(file) &&
+        !file.startsWith('dist/src/') &&
+        !file.startsWith('dist/cjs/'),
     );
     expect(strays).toEqual([]);
     expect(
@@ -178,15 +277,28 @@ describe('npm pack', { timeout: 240_000 }, () => {
   it('holds the types and the code of every export, and the bin', () => {
     const files = new Set(packed.files.map((file) => file.path));
     const targets = [
-      ...Object.values(manifest.exports).flatMap((target) =>
-        typeof target === 'string' ? [target] : [target.types, target.default],
+      ...Object.values(manifest.exports).flatMap((entry) =>
+        typeof entry === 'string'
+          ? [entry]
+          : targetsOf(entry).flatMap((target) => [target.types, target.default]),
       ),
       ...Object.values(manifest.bin),
+      'dist/cjs/package.json',
     ];
     for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ''));
     for (const subpath of subpaths) {
-      expect(manifest.exports[subpath], subpath).toHaveProperty('types');
+      const entry = manifest.exports[subpath]!;
+      expect(typeof entry === 'object' && 'import' in entry, subpath).toBe(!esmOnly.has(subpath));
+      for (const target of targetsOf(entry)) expect(target, subpath).toHaveProperty('types');
     }
+  });
+
+  it('marks dist/cjs as CommonJS, so that Node and TypeScript read its .js and .d.ts files as such', () => {
+    const dir = join(esm.dir, 'node_modules', manifest.name);
+    expect(JSON.parse(readFileSync(join(dir, 'dist/cjs/package.json'), 'utf8'))).toEqual({
+      type: 'commonjs',
+    });
+    expect(readFileSync(join(dir, 'dist/cjs/index.js'), 'utf8')).toMatch(/\brequire\("\.\//);
   });
 
   it('ships source maps that carry their sources, since src/ is not in the tarball', () => {
@@ -204,6 +316,40 @@ describe('npm pack', { timeout: 240_000 }, () => {
       expect(map.sourcesContent?.every((text) => typeof text === 'string' && text !== '')).toBe(
         true,
       );
+    }
+  });
+});
+
+describe('package lint, on the tarball', { timeout: 240_000 }, () => {
+  it('publint reports nothing, not even a suggestion', async () => {
+    expect((await lintResults).publint).toEqual([]);
+  });
+
+  it('"are the types wrong": every export resolves, typed, for node10, node16 (CommonJS and ESM) and bundlers', async () => {
+    const { problems, types } = (await lintResults).attw;
+    // The one accepted report: strongroom/testing is ESM only (see esmOnly), so a require() of
+    // it from CommonJS goes through require(esm). Anything else is a packaging defect.
+    expect(problems).toEqual(
+      [...esmOnly].map((entrypoint) => ({
+        kind: 'CJSResolvesToESM',
+        entrypoint,
+        resolutionKind: 'node16-cjs',
+      })),
+    );
+    // Each format gets its own declarations: CommonJS ones under require() (and node10, whose
+    // TypeScript projects compile to require()), ESM ones under import and in bundlers.
+    expect(Object.keys(types).sort()).toEqual(Object.keys(manifest.exports).sort());
+    for (const subpath of subpaths) {
+      const esmBuild: unknown = expect.stringMatching(/^dist\/src\/.*\.d\.ts$/);
+      const cjsBuild: unknown = esmOnly.has(subpath)
+        ? esmBuild
+        : expect.stringMatching(/^dist\/cjs\/.*\.d\.ts$/);
+      expect(types[subpath], subpath).toEqual({
+        node10: cjsBuild,
+        'node16-cjs': cjsBuild,
+        'node16-esm': esmBuild,
+        bundler: esmBuild,
+      });
     }
   });
 });
@@ -229,6 +375,27 @@ async function loadEverySubpath(project: Project, how: 'import' | 'require'): Pr
   ) as unknown;
 }
 
+/** The file each subpath resolves to in `project`, relative to the installed package. */
+async function resolveEverySubpath(
+  project: Project,
+  how: 'import' | 'require',
+): Promise<Record<string, string>> {
+  const resolve = how === 'import' ? 'fileURLToPath(import.meta.resolve(s))' : 'require.resolve(s)';
+  const script = `${how === 'import' ? "import { fileURLToPath } from 'node:url';" : ''}
+    const out = {};
+    for (const s of JSON.parse(process.argv[1])) out[s] = ${resolve};
+    console.log(JSON.stringify(out));`;
+  const type = how === 'import' ? '--input-type=module' : '--input-type=commonjs';
+  const specifiers = JSON.stringify(subpaths.map(specifier));
+  const resolved = JSON.parse(
+    await exec(process.execPath, [type, '-e', script, specifiers], project.dir),
+  ) as Record<string, string>;
+  const dir = join(project.dir, 'node_modules', manifest.name, '/');
+  return Object.fromEntries(
+    Object.entries(resolved).map(([name, file]) => [name, file.replace(dir, '')]),
+  );
+}
+
 function expectedLoads(project: Project): Record<string, unknown> {
   return Object.fromEntries(
     subpaths.map((subpath) => {
@@ -237,8 +404,9 @@ function expectedLoads(project: Project): Record<string, unknown> {
         specifier(subpath),
         peer === undefined || project.installed.includes(peer)
           ? 'ok'
-          : expect.stringMatching(
-              new RegExp(`^ERR_MODULE_NOT_FOUND: Cannot find package '${peer}'`),
+          : // ESM: "Cannot find package 'x'"; CommonJS: MODULE_NOT_FOUND "Cannot find module 'x'".
+            expect.stringMatching(
+              new RegExp(`^(ERR_)?MODULE_NOT_FOUND: Cannot find (package|module) '${peer}'`),
             ),
       ];
     }),
@@ -251,7 +419,20 @@ describe('the installed package', { timeout: 240_000 }, () => {
     expect(await loadEverySubpath(esm, 'import')).toEqual(expectedLoads(esm));
   });
 
-  it('require() loads every export in a CommonJS project (require(esm), Node 20.19+); only a missing optional peer fails its own subpath', async () => {
+  it('import() gets the ESM build and require() the CommonJS build of every export (strongroom/testing: ESM both ways)', async () => {
+    const [imported, required] = await Promise.all([
+      resolveEverySubpath(esm, 'import'),
+      resolveEverySubpath(cjs, 'require'),
+    ]);
+    for (const subpath of subpaths) {
+      expect(imported[specifier(subpath)], subpath).toMatch(/^dist\/src\/.*\.js$/);
+      expect(required[specifier(subpath)], subpath).toMatch(
+        esmOnly.has(subpath) ? /^dist\/src\/.*\.js$/ : /^dist\/cjs\/.*\.js$/,
+      );
+    }
+  });
+
+  it('require() loads every export in a CommonJS project (strongroom/testing through require(esm), Node 20.19+); only a missing optional peer fails its own subpath', async () => {
     expect(await loadEverySubpath(cjs, 'require')).toEqual(expectedLoads(cjs));
     const version = await exec(
       process.execPath,
@@ -273,6 +454,72 @@ describe('the installed package', { timeout: 240_000 }, () => {
       }),
     );
     await exec(process.execPath, [tsc, '-p', 'tsconfig.strict.json'], esm.dir);
+  });
+
+  it('TypeScript in a CommonJS project resolves the CommonJS types of every export, under module node16, nodenext and commonjs (node10)', async () => {
+    await compiledExample(cjs);
+    const imports = subpaths
+      .filter((subpath) => !esmOnly.has(subpath))
+      .map(
+        (subpath, i) =>
+          `import type * as m${i} from '${specifier(subpath)}';\nexport type T${i} = keyof typeof m${i};`,
+      );
+    await writeFile(join(cjs.dir, 'every-cjs-export.ts'), `${imports.join('\n')}\n`);
+    const base = { target: 'es2022', types: ['node'], strict: true, noEmit: true };
+    const configs = {
+      node16: { module: 'node16' },
+      nodenext: { module: 'nodenext' },
+      // What `module: commonjs` implies; esModuleInterop for `import express from 'express'`.
+      node10: { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true },
+    };
+    await Promise.all(
+      Object.entries(configs).map(async ([name, options]) => {
+        await writeFile(
+          join(cjs.dir, `tsconfig.${name}.json`),
+          JSON.stringify({
+            compilerOptions: { ...base, ...options, skipLibCheck: true },
+            files: ['app.ts', 'every-cjs-export.ts'],
+          }),
+        );
+        await exec(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], cjs.dir);
+      }),
+    );
+  });
+
+  it('two copies in one process (the ESM and the CommonJS build): isStrongroomError() recognises the errors of both, where instanceof cannot', async () => {
+    const script = `
+      import { createRequire } from 'node:module';
+      import * as esm from '${manifest.name}/errors';
+      import * as root from '${manifest.name}';
+      const require = createRequire(process.cwd() + '/');
+      const cjs = require('${manifest.name}/errors');
+      const store = require('${manifest.name}/store');
+      const fromCjs = new cjs.CSRFError('cross-site');
+      const fromEsm = new esm.CSRFError('cross-site');
+      console.log(JSON.stringify({
+        twoClasses: cjs.CSRFError !== esm.CSRFError,
+        instanceofAcross: fromCjs instanceof esm.CSRFError || fromEsm instanceof cjs.StrongroomError,
+        esmRecognisesCjs: esm.isStrongroomError(fromCjs, 'ERR_CSRF') && esm.isStrongroomError(fromCjs),
+        cjsRecognisesEsm: cjs.isStrongroomError(fromEsm, 'ERR_CSRF'),
+        storeErrorFromCjs: root.isStrongroomError(new store.StoreConflictError('token hash'), 'ERR_STORE_CONFLICT'),
+        otherCode: esm.isStrongroomError(fromCjs, 'ERR_CONFIG'),
+        plainError: esm.isStrongroomError(new Error('ERR_CSRF')),
+        lookalike: esm.isStrongroomError({ code: 'ERR_CSRF', status: 403 }, 'ERR_CSRF'),
+        ownKeys: Reflect.ownKeys(fromCjs).map(String).sort(),
+      }));`;
+    const output = await exec(process.execPath, ['--input-type=module', '-e', script], cjs.dir);
+    expect(JSON.parse(output)).toEqual({
+      twoClasses: true,
+      instanceofAcross: false,
+      esmRecognisesCjs: true,
+      cjsRecognisesEsm: true,
+      storeErrorFromCjs: true,
+      otherCode: false,
+      plainError: false,
+      lookalike: false,
+      // The brand lives on the prototype: nothing new in logs, JSON or structured clones.
+      ownKeys: ['code', 'message', 'name', 'reason', 'stack', 'status'],
+    });
   });
 });
 

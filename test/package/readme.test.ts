@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
@@ -6,17 +6,24 @@ import { describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const readme = readFileSync(`${root}/README.md`, 'utf8');
 
-/** The option interfaces of `createSessionManager()`; nested ones are named `cookie.name`. */
+/**
+ * The option interfaces of `createSessionManager()`, wherever in src/core they are declared;
+ * nested ones are named `cookie.name`.
+ */
 function documentedInCode(): string[] {
-  const path = `${root}/src/core/config.ts`;
-  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest);
-  const interfaces = new Map<string, ts.InterfaceDeclaration>();
-  source.forEachChild((node) => {
-    if (ts.isInterfaceDeclaration(node)) interfaces.set(node.name.text, node);
-  });
+  const interfaces = new Map<string, { node: ts.InterfaceDeclaration; source: ts.SourceFile }>();
+  const dir = `${root}/src/core`;
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+    const path = `${dir}/${file}`;
+    const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest);
+    source.forEachChild((node) => {
+      if (ts.isInterfaceDeclaration(node)) interfaces.set(node.name.text, { node, source });
+    });
+  }
   const names = (name: string, prefix: string): string[] => {
-    const declaration = interfaces.get(name);
-    if (declaration === undefined) throw new Error(`interface ${name} not found in config.ts`);
+    const found = interfaces.get(name);
+    if (found === undefined) throw new Error(`interface ${name} not found in src/core`);
+    const { node: declaration, source } = found;
     return declaration.members.flatMap((member) => {
       if (!ts.isPropertySignature(member)) return [];
       const key = `${prefix}${member.name.getText(source)}`;

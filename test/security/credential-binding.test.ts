@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { InvalidArgumentError, StoreUnavailableError } from '../../src/index.js';
+import { InvalidArgumentError } from '../../src/index.js';
+import { StoreUnavailableError } from '../../src/store.js';
 import type { SessionStore } from '../../src/core/store.js';
 import { describeEachStore } from '../support/every-store.js';
 import { createClock, createHarness } from '../support/harness.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, CSRFError, resolveConfig } from '../../src/index.js';
+import { ConfigError, CSRFError } from '../../src/index.js';
+import { resolveConfig } from '../../src/core/config.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createHarness, TEST_KEY, TEST_ORIGIN, type RequestOptions } from '../support/harness.js';
 

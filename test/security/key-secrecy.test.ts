@@ -4,11 +4,11 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   ConfigError,
   parseKeyList,
-  resolveConfig,
   StrongroomError,
   type SessionEvent,
   type SessionManagerOptions,
 } from '../../src/index.js';
+import { resolveConfig } from '../../src/core/config.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { createHarness, TEST_ORIGIN } from '../support/harness.js';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { boundFields } from '../../src/core/engine.js';
+import { boundFields } from '../../src/core/sealing.js';
 import { resolveKeyRing } from '../../src/core/key-ring.js';
 import type { StoredSession } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';

@@ -4,51 +4,15 @@ import type { RequestContext } from '../../src/core/request.js';
 import type { SessionEvent } from '../../src/core/events.js';
 import type { SessionManager } from '../../src/core/manager.js';
 import type { Session, SessionData, UntypedSessionData } from '../../src/core/session.js';
-import type { SessionStore } from '../../src/core/store.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
+import { createClock, type Clock } from './clock.js';
+import { spyStore, type SpiedStore } from './store-wrappers.js';
 
 export const TEST_ORIGIN = 'https://app.test';
 export const TEST_KEY = { id: 'k1', secret: randomBytes(32).toString('base64url') };
 
-export interface Clock {
-  now: number;
-  advance(seconds: number): void;
-}
-
-export function createClock(start = Date.UTC(2026, 10, 27, 12)): Clock {
-  return {
-    now: start,
-    advance(seconds) {
-      this.now += seconds * 1000;
-    },
-  };
-}
-
-/** A store wrapper that records every call, for grey-box assertions. */
-export function spyStore(
-  inner: SessionStore,
-): SessionStore & { calls: { method: string; args: unknown[] }[] } {
-  const calls: { method: string; args: unknown[] }[] = [];
-  const wrapped = {} as SessionStore;
-  for (const method of [
-    'findByTokenHash',
-    'findById',
-    'insert',
-    'update',
-    'delete',
-    'deleteByUser',
-    'deleteAll',
-    'listByUser',
-    'purgeExpired',
-    'close',
-  ] as const) {
-    (wrapped as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
-      calls.push({ method, args: structuredClone(args) });
-      return (inner[method] as (...a: unknown[]) => Promise<unknown>).apply(inner, args);
-    };
-  }
-  return Object.assign(wrapped, { calls });
-}
+export { createClock, type Clock } from './clock.js';
+export { spyStore } from './store-wrappers.js';
 
 export interface Response<Data extends SessionData> {
   readonly session: Session<Data>;
@@ -58,7 +22,7 @@ export interface Response<Data extends SessionData> {
 
 export interface Harness<Data extends SessionData> {
   readonly manager: SessionManager<Data>;
-  readonly store: ReturnType<typeof spyStore>;
+  readonly store: SpiedStore;
   readonly clock: Clock;
   readonly events: SessionEvent[];
   /** Every token the manager issued, to check none leaks. */

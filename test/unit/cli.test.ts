@@ -100,6 +100,12 @@ describe('administrative commands on a real store', () => {
     } finally {
       if (saved !== undefined) process.env.STRONGROOM_STORE = saved;
     }
-    expect((await run('purge', '--store', 'ftp://x')).err).toContain('Unsupported store');
+    expect((await run('purge', '--store', 'ftp://x')).err).toContain('Unsupported store "ftp:"');
+  });
+
+  it('refuses a memory store, which only the process that made it can see', async () => {
+    const result = await run('purge', '--store', 'memory:');
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('A memory store lives inside the process that created it');
   });
 });

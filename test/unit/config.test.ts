@@ -3,9 +3,9 @@ import {
   ConfigError,
   createSessionManager,
   parseKeyList,
-  resolveConfig,
   type SessionManagerOptions,
 } from '../../src/index.js';
+import { resolveConfig } from '../../src/core/config.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { TEST_KEY } from '../support/harness.js';
 

@@ -1,6 +1,7 @@
+import { Redis } from 'ioredis';
+import { watchHealth } from './health.js';
+import type { Script } from './lua.js';
 import type { Client, ResolvedOptions } from './options.js';
-import { openClient } from './options.js';
-import type { Script } from './scripts.js';
 
 type Argument = string | number | Buffer;
 
@@ -29,48 +30,8 @@ export function openConnection(resolved: ResolvedOptions): Connection {
   const { timeoutMs } = resolved;
   const ownsClient = resolved.client === undefined;
   const client: Client = resolved.client ?? openClient(resolved.url);
-
+  const health = watchHealth(client);
   let closed = false;
-  /** Since when the connection is down (calls fail fast), and whether that was announced. */
-  let lostSince: number | null = null;
-  let warned = false;
-  let lastError = 'connection closed';
-
-  const onError = (error: unknown): void => {
-    lastError = error instanceof Error ? error.message : String(error);
-  };
-  const onClose = (): void => {
-    lostSince ??= Date.now();
-  };
-  // Announced when ioredis starts reconnecting, so an intentional quit() is not reported.
-  const onReconnecting = (): void => {
-    lostSince ??= Date.now();
-    if (warned || closed) return;
-    warned = true;
-    process.emitWarning(
-      `Strongroom's Redis session store lost its connection (${lastError}); session operations ` +
-        'fail (503) until it is restored.',
-      { type: 'StrongroomWarning', code: 'STRONGROOM_REDIS_UNAVAILABLE' },
-    );
-  };
-  const onReady = (): void => {
-    const since = lostSince;
-    lostSince = null;
-    if (!warned || since === null) return;
-    warned = false;
-    if (closed) return;
-    process.emitWarning(
-      `Strongroom's Redis session store is connected again after ` +
-        `${((Date.now() - since) / 1_000).toFixed(1)} s.`,
-      { type: 'StrongroomWarning', code: 'STRONGROOM_REDIS_RESTORED' },
-    );
-  };
-  // A caller's client may already be down: fail fast until it is back, as after a loss.
-  if (['close', 'reconnecting', 'end'].includes(client.status)) lostSince = Date.now();
-  client.on('error', onError);
-  client.on('close', onClose);
-  client.on('reconnecting', onReconnecting);
-  client.on('ready', onReady);
 
   async function evaluate(
     script: Script,
@@ -100,40 +61,32 @@ export function openConnection(resolved: ResolvedOptions): Connection {
 
   function run<T>(operation: string, body: () => Promise<T>): Promise<T> {
     if (closed) return Promise.reject(new Error('The Redis session store is closed'));
-    if (lostSince !== null) {
+    const unreachable = health.unreachable();
+    if (unreachable !== null) {
       return Promise.reject(
-        new Error(`Redis is unreachable (${lastError}); ${operation} was not attempted`),
+        new Error(`Redis is unreachable (${unreachable}); ${operation} was not attempted`),
       );
     }
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`Redis did not complete ${operation} within ${timeoutMs / 1_000} s`));
-      }, timeoutMs);
-      body().then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      );
-    });
+    return withTimeout(
+      body,
+      timeoutMs,
+      () => new Error(`Redis did not complete ${operation} within ${timeoutMs / 1_000} s`),
+    );
   }
 
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    client.off('error', onError);
-    client.off('close', onClose);
-    client.off('reconnecting', onReconnecting);
-    client.off('ready', onReady);
+    health.stop();
     if (!ownsClient) return;
     client.on('error', () => {});
     if (client.status === 'ready') {
       try {
-        await withTimeout(client.quit(), timeoutMs);
+        await withTimeout(
+          () => client.quit(),
+          timeoutMs,
+          () => new Error('timed out'),
+        );
       } catch {
         // The connection is going away either way.
       }
@@ -144,16 +97,38 @@ export function openConnection(resolved: ResolvedOptions): Connection {
   return { client, evaluate, evaluateBuffer, run, close };
 }
 
+function openClient(url: string): Redis {
+  return new Redis(url, {
+    // A command waits for at most one reconnection attempt, then rejects: during an outage the
+    // manager answers 503 promptly instead of queueing requests for the server's return.
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5_000,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+  });
+}
+
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT');
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+/**
+ * Starts `start` and settles as its promise does, or rejects with `timedOut()` after `ms`.
+ * Rejections are always Errors, including a synchronous throw from `start`.
+ */
+function withTimeout<T>(start: () => Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(timedOut()), ms);
+    const fail = (error: unknown): void => {
+      clearTimeout(timer);
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    try {
+      start().then((value) => {
+        clearTimeout(timer);
+        resolve(value);
+      }, fail);
+    } catch (error) {
+      fail(error);
+    }
+  });
 }

@@ -23,6 +23,8 @@ import { encodeUser, escapeField } from './record.js';
 
 /** Names of the store's keys under one prefix. */
 export interface Keys {
+  /** The key prefix itself: the standalone scripts build key names from it on the server. */
+  readonly prefix: string;
   session(id: string): string;
   retired(id: string): string;
   token(hash: string): string;
@@ -39,6 +41,7 @@ export interface Keys {
 
 export function makeKeys(prefix: string): Keys {
   return {
+    prefix,
     session: (id) => `${prefix}{${id}}`,
     retired: (id) => `${prefix}{${id}}r`,
     token: (hash) => `${prefix}t:${escapeField(hash)}`,

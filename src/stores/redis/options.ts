@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ConfigError } from '../../core/errors.js';
 import type { ConfigProblem } from '../../core/errors.js';
 
@@ -95,29 +94,7 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   } else if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//i.test(url))) {
     problems.push({ path: 'url', message: 'must be a redis:// or rediss:// URL' });
   } else if (client !== undefined) {
-    if (!isClient(client)) {
-      problems.push({ path: 'client', message: 'must be an ioredis Redis or Cluster instance' });
-    } else {
-      const clientOptions = client.options as { keyPrefix?: unknown; scaleReads?: unknown };
-      const redisOptions = (client.options as { redisOptions?: { keyPrefix?: unknown } })
-        .redisOptions;
-      if (clientOptions.keyPrefix || redisOptions?.keyPrefix) {
-        problems.push({
-          path: 'client',
-          message:
-            "must not have ioredis's `keyPrefix` option: the store's scripts name keys " +
-            'themselves; use the store option `keyPrefix` instead',
-        });
-      }
-      if (isCluster && (clientOptions.scaleReads ?? 'master') !== 'master') {
-        problems.push({
-          path: 'client',
-          message:
-            "must read from masters (`scaleReads: 'master'`): a replica may still hold a " +
-            'session that was just revoked',
-        });
-      }
-    }
+    problems.push(...clientProblems(client, isCluster));
   }
   if (typeof keyPrefix !== 'string' || !KEY_PREFIX_PATTERN.test(keyPrefix)) {
     problems.push({
@@ -152,6 +129,33 @@ export function resolveOptions(options: RedisStoreOptions): ResolvedOptions {
   };
 }
 
+/** What is wrong with a caller's client: not an ioredis client, or options the store cannot use. */
+function clientProblems(client: unknown, isCluster: boolean): ConfigProblem[] {
+  if (!isClient(client)) {
+    return [{ path: 'client', message: 'must be an ioredis Redis or Cluster instance' }];
+  }
+  const problems: ConfigProblem[] = [];
+  const clientOptions = client.options as { keyPrefix?: unknown; scaleReads?: unknown };
+  const redisOptions = (client.options as { redisOptions?: { keyPrefix?: unknown } }).redisOptions;
+  if (clientOptions.keyPrefix || redisOptions?.keyPrefix) {
+    problems.push({
+      path: 'client',
+      message:
+        "must not have ioredis's `keyPrefix` option: the store's scripts name keys " +
+        'themselves; use the store option `keyPrefix` instead',
+    });
+  }
+  if (isCluster && (clientOptions.scaleReads ?? 'master') !== 'master') {
+    problems.push({
+      path: 'client',
+      message:
+        "must read from masters (`scaleReads: 'master'`): a replica may still hold a " +
+        'session that was just revoked',
+    });
+  }
+  return problems;
+}
+
 function isClient(value: unknown): value is Client {
   const candidate = value as Partial<Redis> | null | undefined;
   return (
@@ -160,14 +164,4 @@ function isClient(value: unknown): value is Client {
     typeof candidate.isCluster === 'boolean' &&
     typeof candidate.options === 'object'
   );
-}
-
-export function openClient(url: string): Redis {
-  return new Redis(url, {
-    // A command waits for at most one reconnection attempt, then rejects: during an outage the
-    // manager answers 503 promptly instead of queueing requests for the server's return.
-    maxRetriesPerRequest: 1,
-    connectTimeout: 5_000,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
-  });
 }

@@ -5,7 +5,7 @@ import type { RetiredToken, StoredSession } from '../../core/store.js';
  * The record: `version,tokenHash~,user~,absoluteExpiresAt,createdAt,authenticatedAt,lastSeenAt,
  * idleExpiresAt,rotatedAt,packed,sealed`. Integers in base 36; the times after createdAt as
  * offsets from it (short for the usual deadlines); authenticatedAt empty when null; user empty
- * when null. The Lua scripts read the first nine fields (see `LUA_RECORD` in scripts.ts): keep the
+ * when null. The Lua scripts read the first nine fields (see `LUA_RECORD` in lua.ts): keep the
  * two in step. `sealed` runs to the end, so it needs no escaping. `packed` is empty when `sealed` is stored as UTF-8 text; otherwise it is the
  * byte length of a text prefix, and the bytes after it are the base64url tail of `sealed`
  * decoded (`v1.k1.<base64url>` keeps `v1.k1.` as text): a quarter less memory for the payload,
@@ -55,6 +55,20 @@ export function encodeSession(session: StoredSession): EncodedSession {
     expiresAt: deadline,
     absoluteExpiresAt: session.absoluteExpiresAt,
   };
+}
+
+/**
+ * The encoded fields every writing script takes, in this order, right after its own leading
+ * arguments: record, token hash~, user~ (or ''), expiresAt, absolute expiry.
+ */
+export function recordArguments(encoded: EncodedSession): [Buffer, string, string, number, number] {
+  return [
+    encoded.record,
+    encoded.tokenHash,
+    encoded.user,
+    encoded.expiresAt,
+    encoded.absoluteExpiresAt,
+  ];
 }
 
 /** Splits `sealed` into a text prefix and, when it ends in canonical base64url, its bytes. */

@@ -1,3 +1,4 @@
+import { StoreConflictError } from '../../core/errors.js';
 import { expiresAt } from '../../core/store.js';
 import type { InsertResult, StoredSession, TokenMatch } from '../../core/store.js';
 import { CORRUPT, decodeInteger, decodeRecord } from './record.js';
@@ -7,8 +8,12 @@ import { CORRUPT, decodeInteger, decodeRecord } from './record.js';
  * both topologies.
  */
 
+/**
+ * Why an update rejects when another session holds its new token hash, or the hash it retires.
+ * Never by chance; plain errors (503), as the contract names a typed conflict for `insert` only.
+ */
 export const TOKEN_IN_USE = 'Another session already uses this token hash';
-export const ID_IN_USE = 'A session with this id already exists';
+export const RETIRED_IN_USE = 'Another session already retired this token hash';
 
 export const CONFLICT: InsertResult = Object.freeze({ status: 'conflict' });
 export const LIMIT_REACHED: InsertResult = Object.freeze({ status: 'limit-reached' });
@@ -19,8 +24,8 @@ export function inserted(evicted: readonly string[]): InsertResult {
 
 /** Reads the standalone insert script's reply; rejects for an id or token hash in use. */
 export function readInsertReply(reply: unknown): InsertResult {
-  if (reply === 'ID') throw new Error(ID_IN_USE);
-  if (reply === 'TOKEN') throw new Error(TOKEN_IN_USE);
+  if (reply === 'ID') throw new StoreConflictError('session id');
+  if (reply === 'TOKEN') throw new StoreConflictError('token hash');
   if (reply === 'CONFLICT') return CONFLICT;
   if (reply === 'LIMIT') return LIMIT_REACHED;
   const [status, ...evicted] = asStrings(reply);
@@ -30,7 +35,7 @@ export function readInsertReply(reply: unknown): InsertResult {
 
 export function readUpdateReply(reply: unknown): boolean {
   if (reply === 'TOKEN') throw new Error(TOKEN_IN_USE);
-  if (reply === 'RETIRED') throw new Error('Another session already retired this token hash');
+  if (reply === 'RETIRED') throw new Error(RETIRED_IN_USE);
   return reply === 1;
 }
 
@@ -76,34 +81,4 @@ export function asStrings(reply: unknown): string[] {
     if (typeof item !== 'string') throw new Error(CORRUPT);
     return item;
   });
-}
-
-/*
- * deleteAll walks the record keys with SCAN. Its cursor names the node (the index of a master
- * in address order; always 0 on one server) and that node's SCAN cursor: `<node>:<cursor>`.
- */
-
-/** Where one deleteAll call starts. */
-export interface ScanPosition {
-  readonly node: number;
-  readonly cursor: string;
-}
-
-/** SCAN COUNT of one batch: about the limit, within bounds that keep a batch short. */
-export function scanCount(limit: number): number {
-  return Math.min(Math.max(limit, 100), 1_000);
-}
-
-/** SCAN batches one deleteAll call runs at most, so that a sparse keyspace costs bounded time. */
-export const SCAN_BATCHES_PER_CALL = 10;
-
-export function decodeScanPosition(cursor: string | null): ScanPosition {
-  if (cursor === null) return { node: 0, cursor: '0' };
-  const match = /^(\d{1,4}):(\d{1,20})$/.exec(cursor);
-  if (match === null) throw new RangeError('Not a cursor this Redis store returned');
-  return { node: Number(match[1]), cursor: match[2] as string };
-}
-
-export function encodeScanPosition(position: ScanPosition | null): string | null {
-  return position === null ? null : `${position.node}:${position.cursor}`;
 }

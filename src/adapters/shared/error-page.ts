@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { StrongroomErrorCode } from '../core/errors.js';
+import type { StrongroomErrorCode } from '../../core/errors.js';
 
 /**
  * What a person in a browser reads for each error: no error message (those are for logs and

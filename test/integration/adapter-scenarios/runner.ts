@@ -1,0 +1,119 @@
+/**
+ * Runs one scenario against a fresh app and store: a browser per `by`, each with its own cookie
+ * jar and CSRF token, an injected clock, and a store that can be switched off.
+ */
+import type { SessionStore } from '../../../src/index.js';
+import { createMemoryStore } from '../../../src/stores/memory.js';
+import { createClock, TEST_KEY, TEST_ORIGIN } from '../../support/harness.js';
+import {
+  parseSetCookie,
+  sendRawRequest,
+  type HttpResponse,
+  type RawRequest,
+} from '../../support/raw-http.js';
+import type { StartApp } from './app-contract.js';
+import { checkResponse, type Remembered } from './assertions.js';
+import { EVIL, SID, type Scenario, type Step } from './steps.js';
+
+interface Browser {
+  readonly jar: Map<string, string>;
+  csrf?: string;
+  previousCSRF?: string;
+}
+
+export async function runScenario(scenario: Scenario, startApp: StartApp): Promise<void> {
+  const clock = createClock();
+  const store = switchableStore(createMemoryStore());
+  const app = await startApp({
+    manager: {
+      store: store.store,
+      keys: [TEST_KEY],
+      csrf: { origins: [TEST_ORIGIN] },
+      ...scenario.options,
+      runtime: { now: () => clock.now },
+    },
+  });
+  const browsers = new Map<string, Browser>();
+  const memory = new Map<string, Remembered>();
+  const token = (name: string): string => {
+    const found = memory.get(name)?.token;
+    if (found === undefined) throw new Error(`Scenario bug: no token remembered as ${name}`);
+    return found;
+  };
+  let previous: HttpResponse | undefined;
+  try {
+    for (const [index, step] of scenario.steps.entries()) {
+      const by = step.by ?? 'A';
+      const label = `step ${index + 1} (${by}: ${step.send})`;
+      if (step.wait !== undefined) clock.advance(step.wait);
+      if (step.store !== undefined) store.down = step.store === 'down';
+      let browser = browsers.get(by);
+      if (browser === undefined) browsers.set(by, (browser = { jar: new Map() }));
+      const response = await sendRawRequest(app.url, buildRequest(step, browser, token));
+      checkResponse(step, response, { label, memory, previous });
+      if (step.replay === undefined && step.cookie === undefined) keepCookies(browser, response);
+      if (step.remember !== undefined) {
+        memory.set(step.remember, {
+          token: browser.jar.get(SID),
+          sessionId: response.json?.sessionId,
+        });
+      }
+      previous = response;
+    }
+  } finally {
+    await app.close();
+  }
+}
+
+function buildRequest(step: Step, browser: Browser, token: (name: string) => string): RawRequest {
+  const [method, path] = step.send.split(' ') as [string, string];
+  const headers: [string, string][] = [['X-Forwarded-Proto', 'https']];
+  const jar = [...browser.jar].map(([name, value]) => `${name}=${value}`).join('; ');
+  const cookies =
+    step.cookie?.(token) ?? (step.replay === undefined ? jar : `${SID}=${token(step.replay)}`);
+  for (const line of [cookies].flat()) if (line !== '') headers.push(['Cookie', line]);
+  if (method === 'GET') return { method, path, headers };
+  const site = step.site ?? 'same-origin';
+  if (site !== 'foreign-origin') headers.push(['Sec-Fetch-Site', site]);
+  headers.push(['Origin', site === 'same-origin' ? TEST_ORIGIN : EVIL]);
+  const form = new URLSearchParams(step.form);
+  const csrf = step.csrf ?? 'header';
+  if (csrf !== 'missing') {
+    const value = csrf === 'previous' ? browser.previousCSRF : browser.csrf;
+    if (value === undefined) throw new Error(`Scenario bug: ${step.send} has no CSRF token`);
+    // The first character carries six whole bits of the masked token: changing it always counts.
+    const sent = csrf === 'wrong' ? `${value.startsWith('A') ? 'B' : 'A'}${value.slice(1)}` : value;
+    if (csrf === 'field') form.set('_csrf', sent);
+    else headers.push(['X-CSRF-Token', sent]);
+  }
+  headers.push(['Content-Type', 'application/x-www-form-urlencoded']);
+  return { method, path, headers, body: form.toString() };
+}
+
+function keepCookies(browser: Browser, response: HttpResponse): void {
+  for (const header of response.setCookies) {
+    const { name, value, attributes } = parseSetCookie(header);
+    if (attributes.get('max-age') === '0') browser.jar.delete(name);
+    else browser.jar.set(name, value);
+  }
+  const csrf = response.json?.csrf;
+  if (typeof csrf !== 'string') return;
+  if (browser.csrf !== undefined) browser.previousCSRF = browser.csrf;
+  browser.csrf = csrf;
+}
+
+/** A store whose server can be "stopped": every call then rejects like a dropped connection. */
+function switchableStore(inner: SessionStore): { store: SessionStore; down: boolean } {
+  const switchable = { down: false, store: inner };
+  switchable.store = new Proxy(inner, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) =>
+        switchable.down
+          ? Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:6379'))
+          : (value as (...a: unknown[]) => unknown).apply(target, args);
+    },
+  });
+  return switchable;
+}
