@@ -4,11 +4,18 @@
  * not a plain error the core would report as "store unavailable" (503), and never an overwrite
  * of the other session's record or token key.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreConflictError } from '../../src/core/errors.js';
-import type { InsertOptions, SessionStore, StoredSession } from '../../src/core/store.js';
+import {
+  FRESH,
+  MINUTE,
+  NOW,
+  makeSession,
+  randomId,
+  replacing,
+} from '../../src/testing/store-contract-support.js';
+import type { SessionStore, StoredSession } from '../../src/core/store.js';
 import { createRedisStore } from '../../src/stores/redis.js';
 import { serviceAvailable } from '../support/services.js';
 import { deleteKeys, freshPrefix } from './redis-support.js';
@@ -20,36 +27,6 @@ const [redisUp, clusterUp] = await Promise.all([
   serviceAvailable('Redis', REDIS_PORT),
   serviceAvailable('Redis Cluster', CLUSTER_PORTS[0] as number),
 ]);
-
-/** Far in the future, so that native TTLs never drop a record during a test. */
-const NOW = Date.UTC(2100, 0, 1);
-const MINUTE = 60_000;
-const FRESH: InsertOptions = { replaces: null, limit: null };
-
-function randomId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-function makeSession(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomId(),
-    tokenHash: createHash('sha256').update(randomBytes(32)).digest('base64url'),
-    userId: null,
-    createdAt: NOW - MINUTE,
-    authenticatedAt: null,
-    lastSeenAt: NOW - MINUTE,
-    idleExpiresAt: NOW + 30 * MINUTE,
-    absoluteExpiresAt: NOW + 720 * MINUTE,
-    rotatedAt: NOW - MINUTE,
-    version: 1,
-    sealed: `v1.k1.${randomBytes(48).toString('base64url')}`,
-    ...overrides,
-  };
-}
-
-function replacing(session: StoredSession, limit: InsertOptions['limit'] = null): InsertOptions {
-  return { replaces: { id: session.id, version: session.version }, limit };
-}
 
 async function expectConflict(
   attempt: Promise<unknown>,

@@ -5,43 +5,21 @@
  * never an overwrite of the other session. Redis and Redis Cluster have the same cases in
  * redis-conflicts.test.ts.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { StoreConflictError } from '../../src/core/errors.js';
-import type { InsertOptions, SessionStore, StoredSession } from '../../src/core/store.js';
+import {
+  FRESH,
+  MINUTE,
+  NOW,
+  makeSession,
+  randomId,
+  replacing,
+} from '../../src/testing/store-contract-support.js';
+import type { SessionStore, StoredSession } from '../../src/core/store.js';
 import { describeEachStore } from '../support/every-store.js';
 
 /** The kinds of test/support/every-store.ts this file is about. */
 const KINDS = new Set(['memory', 'sqlite', 'postgres']);
-
-const NOW = Date.UTC(2100, 0, 1);
-const MINUTE = 60_000;
-const FRESH: InsertOptions = { replaces: null, limit: null };
-
-function randomId(): string {
-  return randomBytes(16).toString('base64url');
-}
-
-function makeSession(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomId(),
-    tokenHash: createHash('sha256').update(randomBytes(32)).digest('base64url'),
-    userId: null,
-    createdAt: NOW - MINUTE,
-    authenticatedAt: null,
-    lastSeenAt: NOW - MINUTE,
-    idleExpiresAt: NOW + 30 * MINUTE,
-    absoluteExpiresAt: NOW + 720 * MINUTE,
-    rotatedAt: NOW - MINUTE,
-    version: 1,
-    sealed: `v1.k1.${randomBytes(48).toString('base64url')}`,
-    ...overrides,
-  };
-}
-
-function replacing(session: StoredSession, limit: InsertOptions['limit'] = null): InsertOptions {
-  return { replaces: { id: session.id, version: session.version }, limit };
-}
 
 async function expectConflict(
   attempt: Promise<unknown>,
