@@ -11,7 +11,10 @@ export default defineConfig({
       { find: /^strongroom\/errors$/, replacement: source('core/errors.ts') },
       { find: /^strongroom\/store$/, replacement: source('store.ts') },
       { find: /^strongroom\/csrf$/, replacement: source('csrf/index.ts') },
-      { find: /^strongroom\/express$/, replacement: source('adapters/express.ts') },
+      {
+        find: /^strongroom\/(express|fastify|web|hono)$/,
+        replacement: source('adapters/$1.ts'),
+      },
       {
         find: /^strongroom\/stores\/(memory|sqlite|redis|postgres)$/,
         replacement: source('stores/$1.ts'),

@@ -1,11 +1,9 @@
 // Every server the HTTP benchmark runs. One entry per variant: its server file (bench/servers/),
 // the environment it gets, what it needs to run, and the bare framework it is compared with.
 //
-// To add Strongroom on a new adapter (Fastify, web Request/Response): write
-// bench/servers/strongroom-<adapter>.mjs after bench/servers/strongroom-express.mjs (same two
-// routes, plus GET /csrf). Its variants are already listed (STRONGROOM_ADAPTERS below) and are
-// skipped with a note until that file and dist/src/adapters/<adapter>.js exist; the runner,
-// the tables and the chart then pick them up.
+// To add Strongroom on a new adapter: write bench/servers/strongroom-<adapter>.mjs after
+// bench/servers/strongroom-express.mjs (same two routes, plus GET /csrf) and list the adapter in
+// STRONGROOM_ADAPTERS below; the runner, the tables and the chart then pick it up.
 
 /** Stores Strongroom is benchmarked on, and what each needs besides its dist module. */
 const STRONGROOM_STORES = [
@@ -15,10 +13,7 @@ const STRONGROOM_STORES = [
   { store: 'postgres', label: 'PostgreSQL', services: ['postgres'] },
 ];
 
-/**
- * Strongroom's adapters: Express today; Fastify and web next (one obvious place). A variant
- * whose server file or dist module is missing is skipped with a note.
- */
+/** Strongroom's adapters. A variant whose server file or dist module is missing is skipped with a note. */
 const STRONGROOM_ADAPTERS = [
   { adapter: 'express', label: 'Express', baseline: 'bare-express' },
   {
@@ -31,6 +26,7 @@ const STRONGROOM_ADAPTERS = [
     label: 'web Request/Response',
     baseline: 'bare-web',
   },
+  { adapter: 'hono', label: 'Hono', baseline: 'bare-hono' },
 ];
 
 const STRONGROOM_ME =
@@ -63,6 +59,14 @@ const BARE = [
     login: 'fixed JSON, no session',
   },
   {
+    id: 'bare-hono',
+    label: 'Hono (bare)',
+    framework: 'hono',
+    server: 'bare-hono.mjs',
+    me: 'fixed JSON on @hono/node-server, no session',
+    login: 'fixed JSON on @hono/node-server, no session',
+  },
+  {
     id: 'bare-web',
     label: 'web bridge (bare)',
     framework: 'web',
@@ -90,17 +94,22 @@ const COMPETITORS = [
     me: 'store read; rolling: cookie re-signed and re-sent, store touch() on every request',
     login: 'regenerate() (destroy + new id) then one store write',
   })),
-  {
-    id: 'fastify-session-memory',
-    label: '@fastify/session · MemoryStore',
+  ...[
+    ['memory', 'MemoryStore', []],
+    ['redis', 'connect-redis', ['redis']],
+  ].map(([store, storeLabel, services]) => ({
+    id: `fastify-session-${store}`,
+    label: `@fastify/session · ${storeLabel}`,
     library: '@fastify/session',
     framework: 'fastify',
-    store: 'memory',
+    store,
     server: 'fastify-session.mjs',
+    env: { BENCH_STORE: store },
+    services,
     baseline: 'bare-fastify',
     me: 'store read; rolling (default): session saved and cookie re-sent on every request',
     login: 'regenerate() (destroy + save) then save at reply',
-  },
+  })),
   {
     id: 'fastify-secure-session',
     label: '@fastify/secure-session (cookie)',
@@ -177,6 +186,9 @@ export const HEAD_TO_HEAD = [
   ['strongroom-express-redis', 'express-session-redis'],
   ['strongroom-express-postgres', 'express-session-postgres'],
   ['strongroom-express-memory', 'fastify-session-memory'],
+  ['strongroom-fastify-memory', 'fastify-session-memory'],
+  ['strongroom-fastify-sqlite', 'fastify-session-memory'],
+  ['strongroom-fastify-redis', 'fastify-session-redis'],
 ];
 
 export function findVariant(id) {

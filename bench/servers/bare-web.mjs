@@ -1,5 +1,5 @@
-// Bare Fetch API handler behind the node:http bridge: the baseline of Strongroom's future web
-// adapter (add it as bench/servers/strongroom-web.mjs, see bench/lib/variants.mjs).
+// Bare Fetch API handler behind the node:http bridge: the baseline of Strongroom's web adapter
+// (bench/servers/strongroom-web.mjs).
 import { listen, LOGIN_BODY, meBody, PROFILE } from './common.mjs';
 import { createWebServer } from './web-bridge.mjs';
 

@@ -1,4 +1,6 @@
-// @fastify/session (with @fastify/cookie) and its built-in MemoryStore.
+// @fastify/session (with @fastify/cookie); store from BENCH_STORE: memory (its built-in
+// MemoryStore) or redis (connect-redis + node-redis through its express-session-compatible
+// interface, as @fastify/session's README shows).
 // saveUninitialized false; rolling stays at its default (true): the session is saved and the
 // cookie re-sent on every request, which is how it renews the 30-minute idle expiry.
 import Fastify from 'fastify';
@@ -15,13 +17,29 @@ import {
   randomSecret,
 } from './common.mjs';
 
+async function openStore(kind) {
+  if (kind === 'memory') return { store: undefined, close: async () => {} };
+  if (kind !== 'redis') throw new Error(`Unknown @fastify/session store "${kind}"`);
+  const { createClient } = await import('redis');
+  const { RedisStore } = await import('connect-redis');
+  const client = createClient({ url: process.env.BENCH_REDIS_URL });
+  client.on('error', (error) => console.error('redis:', error.message));
+  await client.connect();
+  return {
+    store: new RedisStore({ client, prefix: 'bench-fs:', ttl: IDLE_SECONDS }),
+    close: () => client.quit(),
+  };
+}
+
 try {
+  const { store, close } = await openStore(process.env.BENCH_STORE ?? 'memory');
   const app = Fastify({ logger: false });
   await app.register(fastifyCookie);
   await app.register(fastifySession, {
     secret: randomSecret(48),
     cookieName: 'sid',
     saveUninitialized: false,
+    ...(store === undefined ? {} : { store }),
     rolling: true,
     cookie: { httpOnly: true, secure: false, sameSite: 'lax', maxAge: IDLE_SECONDS * 1000 },
   });
@@ -37,7 +55,10 @@ try {
     return LOGIN_BODY;
   });
   await app.listen({ port: Number(process.env.PORT ?? 0), host: '127.0.0.1' });
-  announce(app.server.address().port, () => app.close());
+  announce(app.server.address().port, async () => {
+    await app.close();
+    await close();
+  });
 } catch (error) {
   fail(error);
 }

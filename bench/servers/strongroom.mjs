@@ -15,10 +15,9 @@ export const STRONGROOM_MODULES = {
   'store:redis': 'stores/redis.js',
   'store:postgres': 'stores/postgres.js',
   'adapter:express': 'adapters/express.js',
-  // Adapters to come: add their server file under bench/servers/ and a variant in
-  // bench/lib/variants.mjs (search for "strongroom-fastify" and "strongroom-web").
   'adapter:fastify': 'adapters/fastify.js',
   'adapter:web': 'adapters/web.js',
+  'adapter:hono': 'adapters/hono.js',
 };
 
 export function strongroomModulePath(name) {

@@ -1,5 +1,5 @@
 // A small node:http ⇄ Fetch API bridge, the way a plain Node app would host a handler written
-// for Request/Response (Hono, Next.js route handlers, Strongroom's future `strongroom/web`).
+// for Request/Response (Hono, Next.js route handlers, `strongroom/web`).
 import { createServer } from 'node:http';
 
 /** Serves `handler(request: Request): Promise<Response>` over node:http. */

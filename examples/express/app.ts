@@ -5,12 +5,8 @@ import express from 'express';
 import { createSessionManager, parseKeyList } from 'strongroom';
 import { expressSessions } from 'strongroom/express';
 import { createSQLiteStore } from 'strongroom/stores/sqlite';
-
-interface AppData {
-  cart: string[];
-}
 const port = Number(process.env.PORT ?? 3000);
-const sessions = createSessionManager<AppData>({
+const sessions = createSessionManager<{ cart: string[] }>({
   store: createSQLiteStore({ path: 'sessions.db' }),
   keys: parseKeyList(process.env.STRONGROOM_KEYS ?? ''),
   csrf: { origins: [`http://localhost:${port}`] }, // where your pages are served from
@@ -19,18 +15,17 @@ const sessions = createSessionManager<AppData>({
 const auth = expressSessions(sessions, { errors: 'negotiate' }); // error pages for browsers
 const csrfField = (req: express.Request): string =>
   `<input type="hidden" name="_csrf" value="${auth.session(req).csrfToken()}">`;
-
 const app = express();
 app.use(auth.arrival, express.urlencoded({ extended: false }), auth.middleware); // bodies between
 app.get('/login', (req, res) => {
-  res.send(`<form method="post">${csrfField(req)}<input name="email" type="email">
+  res.send(`<form method="post">${csrfField(req)}<input name="email">
     <input name="password" type="password"><button>Sign in</button></form>`);
 });
 app.post('/login', async (req, res) => {
-  const { email, password } = req.body as Record<string, unknown>;
-  const user = await checkPassword(email, password);
-  if (!user) return res.status(401).send('Wrong email or password');
-  await auth.session(req).login(user.id, { keep: ['cart'] }); // new token, new session id
+  const { email, password } = req.body as Record<string, unknown>; // yours: verify a scrypt hash
+  if (email !== 'alice@example.com' || password !== 'correct horse battery staple')
+    return res.status(401).send('Wrong email or password');
+  await auth.session(req).login('alice', { keep: ['cart'] }); // new token, new session id
   res.redirect(303, '/account');
 });
 app.get('/account', auth.requireUser(), (req, res) => {
@@ -43,9 +38,3 @@ app.post('/logout', async (req, res) => {
 });
 app.use(auth.errorHandler); // 503 on a store outage, 401/403 for session and CSRF errors
 app.listen(port, () => console.log(`Listening on http://localhost:${port}/login`));
-
-// Yours: find the user and verify their password hash (scrypt, argon2). This stub knows one.
-function checkPassword(email: unknown, password: unknown): Promise<{ id: string } | null> {
-  const known = email === 'alice@example.com' && password === 'correct horse battery staple';
-  return Promise.resolve(known ? { id: 'alice' } : null);
-}

@@ -94,7 +94,9 @@ export interface SessionManagerOptions {
    * Token-guessing defence (SM-55): a client (by the IP address the adapter determined) that
    * presents `perClient` unknown well-formed tokens within `windowSeconds` is answered 429
    * (`TooManyRequestsError`) for the rest of the window whenever it presents a token, and
-   * `session.guessing` is emitted once per window. Counted in this process.
+   * `session.guessing` is emitted once per window. Counted in this process. Requests whose
+   * adapter knows no client IP (a Fetch host without a `connection` that supplies one) are not
+   * counted: a shared bucket would let one guesser lock out every such visitor.
    * @default { perClient: 100, windowSeconds: 60 }
    */
   readonly unknownTokenLimit?:

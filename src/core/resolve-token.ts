@@ -33,10 +33,15 @@ interface FoundToken {
   readonly tokenHash: string;
 }
 
-/** SM-55: a client that guessed too many tokens gets no more lookups for a while. */
+/**
+ * SM-55: a client that guessed too many tokens gets no more lookups for a while. Clients are
+ * told apart by the address the adapter determined; a request without one (a Fetch host that
+ * supplies no IP) is not counted: one shared bucket would let a single guesser lock every such
+ * visitor out. Its unknown tokens are still reported (`session.unknown_token`).
+ */
 export function refuseGuesser(core: CoreContext, request: RequestContext): void {
-  if (core.guesses === null) return;
-  const blockedFor = core.guesses.blockedFor(clientKey(request), core.now());
+  if (core.guesses === null || request.ip === null) return;
+  const blockedFor = core.guesses.blockedFor(request.ip, core.now());
   if (blockedFor > 0) throw new TooManyRequestsError(Math.ceil(blockedFor / 1000));
 }
 
@@ -50,7 +55,7 @@ export async function resolveToken(
   if (found === null) {
     // SM-15: strict mode; an unknown token is never adopted.
     core.events.emit('session.unknown_token', request, {});
-    if (core.guesses?.recordUnknown(clientKey(request), core.now()) === true)
+    if (request.ip !== null && core.guesses?.recordUnknown(request.ip, core.now()) === true)
       core.events.emit('session.guessing', request, { reason: 'unknown-tokens' });
     return DEAD;
   }
@@ -122,9 +127,4 @@ async function reportTheft(
 function arrivalAge(request: RequestContext): number {
   const age = request.ageMs ?? 0;
   return Number.isFinite(age) && age > 0 ? Math.min(age, MAX_ARRIVAL_AGE_MS) : 0;
-}
-
-/** Who the token-guessing defence counts: the address the adapter determined. */
-function clientKey(request: RequestContext): string {
-  return request.ip ?? 'unknown';
 }

@@ -36,9 +36,21 @@ export const SCENARIOS: readonly Scenario[] = [
   ...FAILURE_SCENARIOS,
 ];
 
-/** Registers every scenario for one adapter; each runs against a fresh app and store. */
-export function describeAdapterScenarios(adapter: string, startApp: StartApp): void {
+/**
+ * Registers every scenario for one adapter; each runs against a fresh app and store, and hands
+ * its transcript (see `runScenario`) to `onTranscript` when it passed.
+ */
+export function describeAdapterScenarios(
+  adapter: string,
+  startApp: StartApp,
+  onTranscript?: (title: string, transcript: readonly string[]) => void,
+): void {
   describe(`${adapter}: adapter scenarios`, () => {
-    for (const scenario of SCENARIOS) it(scenario.title, () => runScenario(scenario, startApp));
+    for (const scenario of SCENARIOS) {
+      it(scenario.title, async () => {
+        const transcript = await runScenario(scenario, startApp);
+        onTranscript?.(scenario.title, transcript);
+      });
+    }
   });
 }

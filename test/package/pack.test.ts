@@ -1,9 +1,10 @@
 // The package as npm users get it: packed from a checkout without dist/ (so `prepack` must
 // build it), linted as a tarball (publint, "are the types wrong"), installed from the tarball
 // into fresh ESM and CommonJS projects, and exercised there: every subpath export loads (the
-// CommonJS build under require(), the ESM one under import), its types resolve, and the README's
-// Express example (examples/express/app.ts, the same file the README shows) signs a user in and
-// out. `npm run lint:package` runs this file alone.
+// CommonJS build under require(), the ESM one under import), its types resolve, and the
+// example of every framework (examples/<framework>/app.ts, the files the README links; the
+// Express one is shown there in full) signs a user in and out. `npm run lint:package` runs this
+// file alone.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -37,6 +38,12 @@ const specifier = (subpath: string): string => `${manifest.name}${subpath.slice(
  * CommonJS projects too. A require() still loads it through require(esm) (Node 20.19+).
  */
 const esmOnly = new Set(['./testing']);
+
+/** The examples/<name>/app.ts that run from the tarball, each the same sign-in app. */
+const EXAMPLES = ['express', 'fastify', 'hono', 'web'] as const;
+type Example = (typeof EXAMPLES)[number];
+/** What the examples import besides strongroom, express and better-sqlite3. */
+const EXAMPLE_PACKAGES = ['fastify@5', '@fastify/formbody@8', 'hono@4', '@hono/node-server@2'];
 const targetsOf = (entry: Export): Target[] =>
   typeof entry === 'string' ? [] : 'import' in entry ? [entry.import, entry.require] : [entry];
 /** The optional peer each driver subpath loads; the other subpaths load no peer at all. */
@@ -222,8 +229,9 @@ async function createProject(
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name, private: true, type }));
   const tarball = join(work, packed.filename);
   const args = ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'];
-  await exec('npm', [...args, tarball, 'express@5', sqlite.spec, ...packages], dir, sqlite.env);
-  return { dir, installed: ['express', 'better-sqlite3', ...packages.map(bareName)] };
+  const all = [...EXAMPLE_PACKAGES, ...packages];
+  await exec('npm', [...args, tarball, 'express@5', sqlite.spec, ...all], dir, sqlite.env);
+  return { dir, installed: ['express', 'better-sqlite3', ...all.map(bareName)] };
 }
 
 function bareName(spec: string): string {
@@ -249,8 +257,8 @@ beforeAll(async () => {
     createProject('esm', [...types, '@types/better-sqlite3@7', 'vitest@4'], sqlite),
     createProject('cjs', [...types, 'ioredis@5', 'pg@8'], sqlite),
   ]);
-  // Compile the example in both projects at once; the tests that need it report a failure.
-  for (const project of [esm, cjs]) compiledExample(project).catch(() => undefined);
+  // Compile the examples in both projects at once; the tests that need them report a failure.
+  for (const project of [esm, cjs]) compiledExamples(project).catch(() => undefined);
 }, 480_000);
 
 afterAll(async () => {
@@ -442,22 +450,23 @@ describe('the installed package', { timeout: 240_000 }, () => {
     expect(version.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('TypeScript (module nodenext) resolves the types of every export and compiles the example', async () => {
-    expect(await compiledExample(esm)).toContain("from 'strongroom/express'");
+  it('TypeScript (module nodenext) resolves the types of every export and compiles the examples', async () => {
+    const compiled = await compiledExamples(esm);
+    for (const name of EXAMPLES) expect(compiled[name]).toContain(`from 'strongroom/${name}'`);
     // The shipped declarations themselves are sound (skipLibCheck off), given the driver's types.
     await writeFile(
       join(esm.dir, 'tsconfig.strict.json'),
       JSON.stringify({
         extends: './tsconfig.json',
         compilerOptions: { skipLibCheck: false, noEmit: true },
-        files: ['app.ts'],
+        files: EXAMPLES.map((name) => `${name}.ts`),
       }),
     );
     await exec(process.execPath, [tsc, '-p', 'tsconfig.strict.json'], esm.dir);
   });
 
   it('TypeScript in a CommonJS project resolves the CommonJS types of every export, under module node16, nodenext and commonjs (node10)', async () => {
-    await compiledExample(cjs);
+    await compiledExamples(cjs);
     const imports = subpaths
       .filter((subpath) => !esmOnly.has(subpath))
       .map(
@@ -478,7 +487,7 @@ describe('the installed package', { timeout: 240_000 }, () => {
           join(cjs.dir, `tsconfig.${name}.json`),
           JSON.stringify({
             compilerOptions: { ...base, ...options, skipLibCheck: true },
-            files: ['app.ts', 'every-cjs-export.ts'],
+            files: [...EXAMPLES.map((name) => `${name}.ts`), 'every-cjs-export.ts'],
           }),
         );
         await exec(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], cjs.dir);
@@ -523,19 +532,20 @@ describe('the installed package', { timeout: 240_000 }, () => {
   });
 });
 
-const compiled = new Map<Project, Promise<string>>();
+const compiled = new Map<Project, Promise<Record<Example, string>>>();
 
 /**
- * Compiles examples/express/app.ts in `project` and returns the JavaScript. ESM: the tsconfig
- * a new user gets from `tsc --init --types node`, plus a file importing every export's types.
- * CommonJS: module nodenext without verbatimModuleSyntax (which forbids `import` in CommonJS),
- * so the same source becomes `require()` calls.
+ * Compiles every examples/<name>/app.ts in `project`, as <name>.ts, and returns the JavaScript
+ * of each. ESM: the tsconfig a new user gets from `tsc --init --types node`, plus a file
+ * importing every export's types. CommonJS: module nodenext without verbatimModuleSyntax (which
+ * forbids `import` in CommonJS), so the same sources become `require()` calls.
  */
-function compiledExample(project: Project): Promise<string> {
+function compiledExamples(project: Project): Promise<Record<Example, string>> {
   let result = compiled.get(project);
   if (result === undefined) {
     result = (async () => {
-      await copyFile(join(root, 'examples/express/app.ts'), join(project.dir, 'app.ts'));
+      for (const name of EXAMPLES)
+        await copyFile(join(root, `examples/${name}/app.ts`), join(project.dir, `${name}.ts`));
       if (project === esm) {
         await exec(process.execPath, [tsc, '--init', '--types', 'node'], project.dir);
         const imports = subpaths.map(
@@ -553,7 +563,11 @@ function compiledExample(project: Project): Promise<string> {
         );
       }
       await exec(process.execPath, [tsc, '-p', 'tsconfig.json'], project.dir);
-      return readFileSync(join(project.dir, 'app.js'), 'utf8');
+      const js = (name: Example): string => readFileSync(join(project.dir, `${name}.js`), 'utf8');
+      return Object.fromEntries(EXAMPLES.map((name) => [name, js(name)])) as Record<
+        Example,
+        string
+      >;
     })();
     compiled.set(project, result);
   }
@@ -573,12 +587,12 @@ function freePort(): Promise<number> {
 
 const running = new Set<ChildProcess>();
 
-async function startExample(project: Project): Promise<string> {
+async function startExample(project: Project, name: Example): Promise<string> {
   const [keys, port] = await Promise.all([
     exec(join(project.dir, 'node_modules/.bin/strongroom'), ['keygen'], project.dir),
     freePort(),
   ]);
-  const child = spawn(process.execPath, ['app.js'], {
+  const child = spawn(process.execPath, [`${name}.js`], {
     cwd: project.dir,
     env: { ...cleanEnv, PORT: String(port), STRONGROOM_KEYS: keys.trim() },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -667,7 +681,8 @@ async function signInAndOut(url: string): Promise<void> {
 
   const login = await post('/login', { ...credentials, _csrf: token });
   expect(login.status).toBe(303);
-  expect(login.headers.get('location')).toBe('/account');
+  // Relative (Express, Fastify, Hono) or absolute (the web example's Response.redirect).
+  expect(new URL(login.headers.get('location') ?? '', url).href).toBe(`${url}/account`);
   expect(jar.has('sid')).toBe(true);
 
   const account = await visit('/account');
@@ -681,20 +696,22 @@ async function signInAndOut(url: string): Promise<void> {
   expect((await visit('/account')).status).toBe(303);
 }
 
-describe('the README Express example, installed from the tarball', { timeout: 240_000 }, () => {
+describe('the examples, installed from the tarball', { timeout: 240_000 }, () => {
   afterAll(() => {
     for (const child of running) child.kill();
   });
 
-  it('signs in and out as an ESM app', async () => {
-    await compiledExample(esm);
-    await signInAndOut(await startExample(esm));
-  });
+  describe.each(EXAMPLES)('examples/%s/app.ts', (name) => {
+    it('signs in and out as an ESM app', async () => {
+      await compiledExamples(esm);
+      await signInAndOut(await startExample(esm, name));
+    });
 
-  it('signs in and out compiled to CommonJS, require()-ing strongroom', async () => {
-    const js = await compiledExample(cjs);
-    expect(js).toContain('require("strongroom/express")');
-    expect(js).not.toMatch(/^import /m);
-    await signInAndOut(await startExample(cjs));
+    it('signs in and out compiled to CommonJS, require()-ing strongroom', async () => {
+      const js = (await compiledExamples(cjs))[name];
+      expect(js).toContain(`require("strongroom/${name}")`);
+      expect(js).not.toMatch(/^import /m);
+      await signInAndOut(await startExample(cjs, name));
+    });
   });
 });

@@ -133,6 +133,25 @@ describe('[SM-55] token guessing', () => {
   });
 });
 
+describe('[SM-55] token guessing without a client address', () => {
+  it('[SM-55] requests whose client IP is unknown are not counted in one shared bucket: a guesser cannot lock everyone out', async () => {
+    const { h } = harnessOn((await import('../../src/stores/memory.js')).createMemoryStore(), {
+      unknownTokenLimit: { perClient: 2, windowSeconds: 60 },
+    });
+    const alice = await h.request(undefined, { ip: null });
+    await alice.session.login('alice');
+    const token = (): string => Buffer.alloc(32, Math.random() * 255).toString('base64url');
+    for (let i = 0; i < 10; i++)
+      expect((await h.request(`${SID}=${token()}`, { ip: null })).session.id).toBeNull();
+    // Every unknown token is still reported; only the per-client throttle needs an address.
+    expect(h.events.filter((e) => e.type === 'session.unknown_token')).toHaveLength(10);
+    expect(h.events.filter((e) => e.type === 'session.guessing')).toHaveLength(0);
+    const issued = alice.cookies.get(SID)?.split(';', 1)[0] ?? '';
+    const again = await h.request(issued, { ip: null });
+    expect(again.session.userId).toBe('alice');
+  });
+});
+
 describe('[SM-58] client binding', () => {
   it('[SM-58] detect: a session used from another User-Agent emits session.client_changed and keeps working', async () => {
     const { h } = harnessOn((await import('../../src/stores/memory.js')).createMemoryStore(), {

@@ -36,7 +36,8 @@ export interface Harness<Data extends SessionData> {
 
 /** Overrides of the request context; GET over HTTPS by default. */
 export type RequestOptions = Partial<Omit<RequestContext, 'cookieHeader' | 'ip' | 'userAgent'>> & {
-  ip?: string;
+  /** `null`: the adapter could not tell the client's address. */
+  ip?: string | null;
   userAgent?: string;
 };
 

@@ -21,7 +21,12 @@ interface Browser {
   previousCSRF?: string;
 }
 
-export async function runScenario(scenario: Scenario, startApp: StartApp): Promise<void> {
+/**
+ * Runs the scenario and returns its transcript: one line per step with what any adapter must
+ * answer identically (status, caching and type headers, cookie names and attributes, the JSON
+ * body with tokens and ids replaced by their kind), for the parity test to compare.
+ */
+export async function runScenario(scenario: Scenario, startApp: StartApp): Promise<string[]> {
   const clock = createClock();
   const store = switchableStore(createMemoryStore());
   const app = await startApp({
@@ -41,6 +46,7 @@ export async function runScenario(scenario: Scenario, startApp: StartApp): Promi
     return found;
   };
   let previous: HttpResponse | undefined;
+  const transcript: string[] = [];
   try {
     for (const [index, step] of scenario.steps.entries()) {
       const by = step.by ?? 'A';
@@ -51,6 +57,7 @@ export async function runScenario(scenario: Scenario, startApp: StartApp): Promi
       if (browser === undefined) browsers.set(by, (browser = { jar: new Map() }));
       const response = await sendRawRequest(app.url, buildRequest(step, browser, token));
       checkResponse(step, response, { label, memory, previous });
+      transcript.push(`${label}: ${describeResponse(step, response)}`);
       if (step.replay === undefined && step.cookie === undefined) keepCookies(browser, response);
       if (step.remember !== undefined) {
         memory.set(step.remember, {
@@ -63,6 +70,45 @@ export async function runScenario(scenario: Scenario, startApp: StartApp): Promi
   } finally {
     await app.close();
   }
+  return transcript;
+}
+
+/** Body fields whose values differ between runs: only their presence is compared. */
+const RANDOM_FIELDS = new Set(['sessionId', 'csrf']);
+
+function describeResponse(step: Step, response: HttpResponse): string {
+  // Node or the framework refused a hostile head before any app code ran: each words it its own way.
+  if (step.expect.status === 'below-500' && [400, 431].includes(response.status))
+    return `refused before the app: ${response.status}`;
+  const header = (name: string): string => (response.headers.get(name) ?? []).join(', ');
+  const vary = header('vary')
+    .split(',')
+    .map((entry) => entry.trim().toLowerCase())
+    .filter((entry) => entry !== '')
+    .sort();
+  const cookies = response.setCookies.map((line) => {
+    const { name, value, attributes } = parseSetCookie(line);
+    const kept = [...attributes].map(([key, v]) => (key === 'expires' ? key : `${key}=${v}`));
+    return `${name}=${value === '' ? '' : '<value>'}; ${kept.sort().join('; ')}`;
+  });
+  const json =
+    response.json === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(response.json)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([key, value]) => [key, RANDOM_FIELDS.has(key) ? typeof value : value]),
+        );
+  return JSON.stringify({
+    status: response.status,
+    // The media type only: frameworks label the app's own JSON with or without a charset.
+    type: header('content-type').split(';', 1)[0]?.trim().toLowerCase(),
+    cacheControl: header('cache-control'),
+    retryAfter: header('retry-after'),
+    vary,
+    cookies: cookies.sort(),
+    json,
+  });
 }
 
 function buildRequest(step: Step, browser: Browser, token: (name: string) => string): RawRequest {

@@ -1,10 +1,10 @@
-import { createSessionManager } from '../../src/index.js';
-import { expressSessions } from '../../src/adapters/express.js';
-import { describeAdapterScenarios, SCENARIO_ROUTES, type StartApp } from './adapter-scenarios.js';
-import { close, EXPRESS_VERSIONS, type Express, handle, listen } from './express-helpers.js';
+import { createSessionManager } from '../../../src/index.js';
+import { expressSessions } from '../../../src/adapters/express.js';
+import { SCENARIO_ROUTES, type StartApp } from '../adapter-scenarios.js';
+import { close, type Express, handle, listen } from '../express-helpers.js';
 
 /** The scenario app on Express: the only Express-specific part of the adapter scenarios. */
-function startExpressApp(express: Express): StartApp {
+export function startExpressApp(express: Express): StartApp {
   return async ({ manager }) => {
     const auth = expressSessions(createSessionManager(manager));
     const app = express();
@@ -25,6 +25,3 @@ function startExpressApp(express: Express): StartApp {
     return { url, close: () => close(server) };
   };
 }
-
-for (const [name, express] of EXPRESS_VERSIONS)
-  describeAdapterScenarios(name, startExpressApp(express));
