@@ -12,7 +12,7 @@ export default defineConfig({
       { find: /^strongroom\/store$/, replacement: source('store.ts') },
       { find: /^strongroom\/csrf$/, replacement: source('csrf/index.ts') },
       {
-        find: /^strongroom\/(express|fastify|web|hono)$/,
+        find: /^strongroom\/(express|express-session|fastify|web|hono)$/,
         replacement: source('adapters/$1.ts'),
       },
       {

@@ -151,6 +151,24 @@ const STRONGROOM = STRONGROOM_ADAPTERS.flatMap((adapter) =>
   })),
 );
 
+/** express-session's interface on Strongroom: the express-session server's routes, unchanged. */
+const STRONGROOM_COMPAT = STRONGROOM_STORES.filter(({ store }) => store !== 'postgres').map(
+  (store) => ({
+    id: `strongroom-express-session-${store.store}`,
+    label: `Strongroom · express-session layer · ${store.label}`,
+    library: 'strongroom',
+    framework: 'express',
+    store: store.store,
+    server: 'strongroom-express-session.mjs',
+    env: { BENCH_STORE: store.store },
+    services: store.services,
+    modules: ['adapter:express-session', `store:${store.store}`],
+    baseline: 'bare-express',
+    me: STRONGROOM_ME,
+    login: 'regenerate(), then req.session.userId = …: one login() with the data at the end',
+  }),
+);
+
 /** The cost of Strongroom's CSRF defence on POST /login (Fetch-Metadata + masked token). */
 const STRONGROOM_CSRF = {
   id: 'strongroom-express-memory-csrf',
@@ -167,18 +185,22 @@ const STRONGROOM_CSRF = {
   login: `${STRONGROOM_LOGIN}; Sec-Fetch-Site and X-CSRF-Token checked first`,
 };
 
-export const VARIANTS = [...BARE, ...COMPETITORS, ...STRONGROOM, STRONGROOM_CSRF].map(
-  (variant) => ({
-    env: {},
-    services: [],
-    modules: [],
-    baseline: null,
-    library: null,
-    store: null,
-    csrf: false,
-    ...variant,
-  }),
-);
+export const VARIANTS = [
+  ...BARE,
+  ...COMPETITORS,
+  ...STRONGROOM,
+  ...STRONGROOM_COMPAT,
+  STRONGROOM_CSRF,
+].map((variant) => ({
+  env: {},
+  services: [],
+  modules: [],
+  baseline: null,
+  library: null,
+  store: null,
+  csrf: false,
+  ...variant,
+}));
 
 /** Head-to-head throughput ratios reported besides the ratios against the bare framework. */
 export const HEAD_TO_HEAD = [
@@ -189,6 +211,10 @@ export const HEAD_TO_HEAD = [
   ['strongroom-fastify-memory', 'fastify-session-memory'],
   ['strongroom-fastify-sqlite', 'fastify-session-memory'],
   ['strongroom-fastify-redis', 'fastify-session-redis'],
+  ['strongroom-express-session-memory', 'strongroom-express-memory'],
+  ['strongroom-express-session-redis', 'strongroom-express-redis'],
+  ['strongroom-express-session-memory', 'express-session-memory'],
+  ['strongroom-express-session-redis', 'express-session-redis'],
 ];
 
 export function findVariant(id) {

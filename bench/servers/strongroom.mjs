@@ -15,6 +15,7 @@ export const STRONGROOM_MODULES = {
   'store:redis': 'stores/redis.js',
   'store:postgres': 'stores/postgres.js',
   'adapter:express': 'adapters/express.js',
+  'adapter:express-session': 'adapters/express-session.js',
   'adapter:fastify': 'adapters/fastify.js',
   'adapter:web': 'adapters/web.js',
   'adapter:hono': 'adapters/hono.js',

@@ -48,12 +48,7 @@ export function resolveConfig(options: SessionManagerOptions): ResolvedConfig {
   const input = (options ?? {}) as Partial<SessionManagerOptions>;
   reportUnknownOptions(input, OPTION_NAMES, '', problems);
   const runtime = resolveRuntime(objectOption(input, 'runtime', problems), problems);
-  if (!isStore(input.store)) {
-    problems.push({
-      path: 'store',
-      message: 'a session store is required (e.g. createSQLiteStore())',
-    });
-  }
+  if (!isStore(input.store)) problems.push({ path: 'store', message: storeProblem(input.store) });
   const keyRing = resolveKeyRing(input.keys, runtime, problems);
   const timeouts = resolveTimeouts(input, problems);
   const theftPolicy = oneOf(
@@ -331,6 +326,20 @@ function oneOf<const T extends string>(
   if ((allowed as readonly unknown[]).includes(value)) return value as T;
   problems.push({ path, message: `expected one of ${allowed.map((a) => `"${a}"`).join(', ')}` });
   return fallback;
+}
+
+const EXPRESS_SESSION_STORE =
+  'an express-session store (connect-redis, connect-pg-simple, …) cannot hold Strongroom sessions: it keys them by the raw session id. Point createRedisStore() or createPostgresStore() at the same server instead (docs/migrating-from-express-session.md)';
+
+function storeProblem(value: unknown): string {
+  const store = value as Partial<Record<'get' | 'set' | 'destroy', unknown>> | null | undefined;
+  const expressSessionStore =
+    typeof store?.get === 'function' &&
+    typeof store.set === 'function' &&
+    typeof store.destroy === 'function';
+  return expressSessionStore
+    ? EXPRESS_SESSION_STORE
+    : 'a session store is required (e.g. createSQLiteStore())';
 }
 
 function isStore(value: unknown): value is SessionStore {

@@ -33,4 +33,9 @@ export interface LoginOptions<Data extends SessionData> {
 export interface RegenerateOptions {
   /** The user's new credential, after a password change (see {@link LoginOptions.credential}). */
   readonly credential?: string;
+  /**
+   * Switches the cookie between `persistent` ("remember me", never past the absolute timeout)
+   * and `browser-session`, e.g. when the choice is made after login. Default: unchanged.
+   */
+  readonly cookie?: 'browser-session' | 'persistent';
 }

@@ -8,6 +8,7 @@ import {
   SessionLimitError,
   StoreUnavailableError,
 } from './errors.js';
+import type { StoreOperation } from './events.js';
 import type { SessionPayload } from './payload.js';
 import { absoluteDeadline, expiryReason, newRecord, nextVersion, touched } from './record.js';
 import type { CookieSink, RequestContext } from './request.js';
@@ -83,11 +84,10 @@ export async function writeData(scope: SessionScope, change: DataChange): Promis
       return;
     }
     // Another request wrote first: merge our change into its version and try again.
-    const fresh = await core.store.call('update', (store) => store.findById(record.id));
-    const opened = fresh === null ? null : core.sealer.open(fresh);
-    if (fresh === null || opened === null) throw endSession(scope);
-    state.record = fresh;
-    state.payload = opened.payload;
+    const live = await readLive(core, record.id, 'update');
+    if (live === null) throw endSession(scope);
+    state.record = live.record;
+    state.payload = live.payload;
     // Jitter breaks the lockstep of many writers retrying against each other.
     if (attempt > 0) await sleep(Math.random() * 2 * attempt);
   }
@@ -149,9 +149,8 @@ async function reloadReplaced(
   replaced: StoredSession,
 ): Promise<void> {
   const { core, state } = scope;
-  const fresh = await core.store.call('insert', (store) => store.findById(replaced.id));
-  const opened = fresh === null ? null : core.sealer.open(fresh);
-  if (fresh === null || opened === null || expiryReason(fresh, core.now()) !== null) {
+  const live = await readLive(core, replaced.id, 'insert');
+  if (live === null) {
     // A login whose anonymous pre-login session is gone (a parallel login consumed it, a
     // double-submitted form) proves who the user is by itself: it signs in afresh, taking
     // nothing from the lost session. A signed-in session that ended stays ended.
@@ -160,8 +159,34 @@ async function reloadReplaced(
     state.payload = null;
     return;
   }
-  state.record = fresh;
-  state.payload = opened.payload;
+  state.record = live.record;
+  state.payload = live.payload;
+}
+
+/**
+ * Reads the session again, so that what other requests wrote since this one loaded it shows.
+ *
+ * @throws {SessionEndedError} it was logged out, revoked or expired meanwhile (SM-31).
+ */
+export async function reloadSession(scope: SessionScope): Promise<void> {
+  const { core, state } = scope;
+  if (state.record === null) return;
+  const live = await readLive(core, state.record.id, 'load');
+  if (live === null) throw endSession(scope);
+  state.record = live.record;
+  state.payload = live.payload;
+}
+
+/** The session's version in the store now, or null when it is gone, unreadable or expired. */
+async function readLive(
+  core: CoreContext,
+  sessionId: string,
+  operation: StoreOperation,
+): Promise<Current | null> {
+  const fresh = await core.store.call(operation, (store) => store.findById(sessionId));
+  const opened = fresh === null ? null : core.sealer.open(fresh);
+  if (fresh === null || opened === null || expiryReason(fresh, core.now()) !== null) return null;
+  return { record: fresh, payload: opened.payload };
 }
 
 /**
@@ -261,7 +286,11 @@ export function signedIn(
 }
 
 /** The record a regeneration writes: same user, data and deadlines (SM-17). */
-export function regenerated(current: Current, credential: string | null | undefined): NewSession {
+export function regenerated(
+  current: Current,
+  credential: string | null | undefined,
+  cookie: 'browser-session' | 'persistent' | undefined,
+): NewSession {
   const { record, payload } = current;
   return {
     userId: record.userId,
@@ -269,7 +298,7 @@ export function regenerated(current: Current, credential: string | null | undefi
     authenticatedAt: record.authenticatedAt,
     absoluteExpiresAt: record.absoluteExpiresAt,
     data: payload.data,
-    persistent: payload.persistent,
+    persistent: cookie === undefined ? payload.persistent : cookie === 'persistent',
     credential: credential ?? payload.credential,
   };
 }

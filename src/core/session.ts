@@ -8,6 +8,7 @@ import {
   forgetSession,
   loginFingerprint,
   regenerated,
+  reloadSession,
   signedIn,
   issuePreSessionSecret,
   replaceSession,
@@ -79,6 +80,11 @@ export class Session<Data extends SessionData = UntypedSessionData> {
 
   get absoluteExpiresAt(): Date | null {
     return toDate(this.#state.record?.absoluteExpiresAt);
+  }
+
+  /** Whether the cookie outlives the browser session ("remember me"; see `login` options). */
+  get isPersistent(): boolean {
+    return this.#state.payload?.persistent ?? false;
   }
 
   /** All application data (read-only; change it with `set`, `update`, `unset`). */
@@ -184,8 +190,24 @@ export class Session<Data extends SessionData = UntypedSessionData> {
         : loginFingerprint(this.#scope.core.config, userId, options.credential);
     // replaceSession starts from the live record: a regeneration never runs on nothing.
     await replaceSession(this.#scope, 'session.regenerated', (current) =>
-      regenerated(current as Current, credential),
+      regenerated(current as Current, credential, options.cookie),
     );
+  }
+
+  /**
+   * Reads the session again from the store, so that what concurrent requests wrote since this
+   * one loaded it shows in {@link data}. Nothing happens for a visitor without a session.
+   *
+   * @throws {SessionEndedError} it was logged out, revoked or expired meanwhile (SM-31).
+   * @throws {StoreUnavailableError} the store failed.
+   * @example
+   * ```ts
+   * await session.reload();
+   * const cart = session.get('cart');
+   * ```
+   */
+  async reload(): Promise<void> {
+    await reloadSession(this.#scope);
   }
 
   /**

@@ -3,8 +3,9 @@
 // into fresh ESM and CommonJS projects, and exercised there: every subpath export loads (the
 // CommonJS build under require(), the ESM one under import), its types resolve, and the
 // example of every framework (examples/<framework>/app.ts, the files the README links; the
-// Express one is shown there in full) signs a user in and out. `npm run lint:package` runs this
-// file alone.
+// Express one is shown there in full) signs a user in and out, and so does the Passport app of
+// examples/express-session-migration, before (on express-session) and after its migration to
+// strongroom/express-session. `npm run lint:package` runs this file alone.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
@@ -42,8 +43,25 @@ const esmOnly = new Set(['./testing']);
 /** The examples/<name>/app.ts that run from the tarball, each the same sign-in app. */
 const EXAMPLES = ['express', 'fastify', 'hono', 'web'] as const;
 type Example = (typeof EXAMPLES)[number];
-/** What the examples import besides strongroom, express and better-sqlite3. */
-const EXAMPLE_PACKAGES = ['fastify@5', '@fastify/formbody@8', 'hono@4', '@hono/node-server@2'];
+/**
+ * The two files of examples/express-session-migration: the same Passport app on express-session
+ * and on strongroom/express-session.
+ */
+const MIGRATION = ['before', 'after'] as const;
+type Migration = (typeof MIGRATION)[number];
+/** What the examples import besides strongroom, express and better-sqlite3, with their types. */
+const EXAMPLE_PACKAGES = [
+  'fastify@5',
+  '@fastify/formbody@8',
+  'hono@4',
+  '@hono/node-server@2',
+  'passport@0.7',
+  'passport-local@1',
+  'express-session@1',
+  '@types/passport@1',
+  '@types/passport-local@1',
+  '@types/express-session@1',
+];
 const targetsOf = (entry: Export): Target[] =>
   typeof entry === 'string' ? [] : 'import' in entry ? [entry.import, entry.require] : [entry];
 /** The optional peer each driver subpath loads; the other subpaths load no peer at all. */
@@ -258,7 +276,7 @@ beforeAll(async () => {
     createProject('cjs', [...types, 'ioredis@5', 'pg@8'], sqlite),
   ]);
   // Compile the examples in both projects at once; the tests that need them report a failure.
-  for (const project of [esm, cjs]) compiledExamples(project).catch(() => undefined);
+  for (const project of [esm, cjs]) compiledMigration(project).catch(() => undefined);
 }, 480_000);
 
 afterAll(async () => {
@@ -574,6 +592,38 @@ function compiledExamples(project: Project): Promise<Record<Example, string>> {
   return result;
 }
 
+const compiledMigrations = new Map<Project, Promise<Record<Migration, string>>>();
+
+/**
+ * Compiles examples/express-session-migration/{before,after}.ts in `project`, after the examples
+ * (whose tsconfig.json takes every .ts file of the directory), and returns the JavaScript of
+ * each. Each file is a program of its own, under the project's options: @types/express-session
+ * and strongroom/express-session both declare Express's `req.session`, and with `types: ['node']`
+ * only the declarations a program imports apply, as in the app before and after its migration.
+ */
+function compiledMigration(project: Project): Promise<Record<Migration, string>> {
+  let result = compiledMigrations.get(project);
+  if (result === undefined) {
+    result = (async () => {
+      await compiledExamples(project);
+      const js: Partial<Record<Migration, string>> = {};
+      for (const name of MIGRATION) {
+        const source = join(root, `examples/express-session-migration/${name}.ts`);
+        await copyFile(source, join(project.dir, `${name}.ts`));
+        await writeFile(
+          join(project.dir, `tsconfig.${name}.json`),
+          JSON.stringify({ extends: './tsconfig.json', files: [`${name}.ts`] }),
+        );
+        await exec(process.execPath, [tsc, '-p', `tsconfig.${name}.json`], project.dir);
+        js[name] = readFileSync(join(project.dir, `${name}.js`), 'utf8');
+      }
+      return js as Record<Migration, string>;
+    })();
+    compiledMigrations.set(project, result);
+  }
+  return result;
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -587,7 +637,8 @@ function freePort(): Promise<number> {
 
 const running = new Set<ChildProcess>();
 
-async function startExample(project: Project, name: Example): Promise<string> {
+/** Starts `<name>.js` in `project` and returns its URL once it listens. */
+async function startExample(project: Project, name: Example | Migration): Promise<string> {
   const [keys, port] = await Promise.all([
     exec(join(project.dir, 'node_modules/.bin/strongroom'), ['keygen'], project.dir),
     freePort(),
@@ -640,10 +691,13 @@ class Jar {
   has(name: string): boolean {
     return this.#cookies.has(name);
   }
+  get(name: string): string | undefined {
+    return this.#cookies.get(name);
+  }
 }
 
-/** A browser's visit: sign-in form, sign-in, the guarded page, sign-out. */
-async function signInAndOut(url: string): Promise<void> {
+/** A browser on `url`: its cookie jar, page visits, and same-origin form posts. */
+function browse(url: string) {
   const jar = new Jar();
   const html = { Accept: 'text/html' };
   const visit = async (path: string, init: RequestInit = {}): Promise<Response> => {
@@ -661,8 +715,16 @@ async function signInAndOut(url: string): Promise<void> {
       body: new URLSearchParams(fields),
       headers: { Origin: url, 'Sec-Fetch-Site': 'same-origin' },
     });
-  const csrfField = (page: string): string =>
-    /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(page)?.[1] ?? 'no _csrf field';
+  return { jar, visit, post };
+}
+
+function csrfField(page: string): string {
+  return /name="_csrf" value="([A-Za-z0-9_-]+)"/.exec(page)?.[1] ?? 'no _csrf field';
+}
+
+/** A browser's visit: sign-in form, sign-in, the guarded page, sign-out. */
+async function signInAndOut(url: string): Promise<void> {
+  const { jar, visit, post } = browse(url);
 
   const guarded = await visit('/account');
   expect(guarded.status).toBe(303);
@@ -715,3 +777,89 @@ describe('the examples, installed from the tarball', { timeout: 240_000 }, () =>
     });
   });
 });
+
+/**
+ * A browser's visit to the Passport app of examples/express-session-migration: the guarded page
+ * sends to the sign-in form, a wrong password back to it (with Passport's failure message), the
+ * right one on to the page (a new session token), then sign-out. Both apps redirect with 302,
+ * Express's and Passport's default. The migrated app also refuses a form without its CSRF token,
+ * names its cookie `sid` over plain HTTP (`__Host-sid` only over HTTPS), and ends the session on
+ * the server at sign-out, so that the cookie from before it no longer signs anyone in.
+ */
+async function passportSignInAndOut(url: string, file: Migration): Promise<void> {
+  const { jar, visit, post } = browse(url);
+  const migrated = file === 'after';
+  const cookie = migrated ? 'sid' : 'connect.sid';
+  const csrf = (page: string): Record<string, string> =>
+    migrated ? { _csrf: csrfField(page) } : {};
+  const expectToLogin = (response: Response): void => {
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('/login');
+  };
+
+  expectToLogin(await visit('/account'));
+  const form = await visit('/login');
+  expect(form.status).toBe(200);
+  let page = await form.text();
+  expect(page).toContain('<form method="post" action="/login/password">');
+  const credentials = { username: 'alice', password: 'correct horse battery staple' };
+  if (migrated) expect((await post('/login/password', credentials)).status).toBe(403);
+  expectToLogin(
+    await post('/login/password', { ...credentials, password: 'wrong', ...csrf(page) }),
+  );
+  page = await (await visit('/login')).text();
+  expect(page).toContain('Wrong username or password.');
+
+  // /account stored returnTo, so the visitor already has a session, anonymous.
+  const anonymous = jar.get(cookie);
+  expect(anonymous).toBeDefined();
+  const login = await post('/login/password', { ...credentials, ...csrf(page) });
+  expect(login.status).toBe(302);
+  expect(login.headers.get('location')).toBe('/account');
+  const names = login.headers.getSetCookie().map((line) => line.slice(0, line.indexOf('=')));
+  expect(names).toContain(cookie);
+  expect(names).not.toContain('__Host-sid');
+  expect(jar.get(cookie)).not.toBe(anonymous);
+  const signedIn = jar.get(cookie)!;
+
+  const account = await visit('/account');
+  expect(account.status).toBe(200);
+  page = await account.text();
+  expect(page).toContain('Signed in as alice');
+
+  expectToLogin(await post('/logout', csrf(page)));
+  expectToLogin(await visit('/account'));
+  if (migrated) {
+    const replayed = await fetch(`${url}/account`, {
+      redirect: 'manual',
+      headers: { Accept: 'text/html', Cookie: `${cookie}=${signedIn}` },
+    });
+    expectToLogin(replayed);
+  }
+}
+
+describe(
+  'examples/express-session-migration, installed from the tarball',
+  { timeout: 240_000 },
+  () => {
+    afterAll(() => {
+      for (const child of running) child.kill();
+    });
+
+    describe.each(MIGRATION)('%s.ts', (name) => {
+      const module = name === 'after' ? 'strongroom/express-session' : 'express-session';
+
+      it('signs in and out with Passport as an ESM app', async () => {
+        expect((await compiledMigration(esm))[name]).toContain(`from '${module}'`);
+        await passportSignInAndOut(await startExample(esm, name), name);
+      });
+
+      it(`signs in and out with Passport compiled to CommonJS, require()-ing ${module}`, async () => {
+        const js = (await compiledMigration(cjs))[name];
+        expect(js).toContain(`require("${module}")`);
+        expect(js).not.toMatch(/^import /m);
+        await passportSignInAndOut(await startExample(cjs, name), name);
+      });
+    });
+  },
+);
