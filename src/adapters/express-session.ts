@@ -115,13 +115,16 @@ export function expressSession(options: ExpressSessionOptions): ExpressSessionMi
   const auth = expressSessions(manager, resolved.adapter);
   const { settings } = resolved;
 
+  function csrfToken(this: Request): string {
+    return auth.session(this).csrfToken();
+  }
   const middleware: RequestHandler = (req, res, next) => {
     auth.middleware(req, res, (error?: unknown) => {
       if (error !== undefined) {
         next(error);
         return;
       }
-      new RequestSession(auth.session(req), settings, req, next).attach(res);
+      new RequestSession(auth.session(req), settings, req, next).attach(res, csrfToken);
       next();
     });
   };

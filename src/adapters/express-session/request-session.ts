@@ -44,7 +44,7 @@ export class RequestSession implements SessionOwner {
   #persistent: boolean | null = null;
   #ended = false;
   #cookie: CookieView | null = null;
-  #tail: Promise<void> = Promise.resolve();
+  #tail: Promise<void> | null = null;
   #busy = 0;
 
   constructor(native: Session, settings: CompatSettings, req: Request, next: NextFunction) {
@@ -58,21 +58,28 @@ export class RequestSession implements SessionOwner {
     this.#current = new ExpressSession(this, data);
   }
 
-  /** Puts `req.session` and friends on the request, and saves before `res` responds. */
-  attach(res: Response): void {
+  /**
+   * Puts `req.session` and `req.sessionID` on the request (`csrfToken` is the caller's: one
+   * function for every request), and saves before `res` responds.
+   */
+  attach(res: Response, csrfToken: () => string): void {
     const req = this.#req;
-    const native = this.#native;
     req.session = this.#current;
-    req.sessionID = native.id;
-    req.csrfToken = () => native.csrfToken();
-    saveBeforeResponding(
-      res,
-      () => this.#saveAtEnd(res),
-      (error) => {
-        this.#ended = true;
-        this.#next(error);
-      },
-    );
+    req.sessionID = this.#native.id;
+    req.csrfToken = csrfToken;
+    saveBeforeResponding(res, this);
+  }
+
+  /** The save before the response goes out, or null when there is nothing to save. */
+  saveAtEnd(res: Response): Promise<void> | null {
+    if (this.#busy === 0 && !this.#changed()) return null;
+    return this.#serial(() => this.#finish(res));
+  }
+
+  /** The save before the response failed: nothing more is written, the app's handlers answer. */
+  saveFailed(error: unknown): void {
+    this.#ended = true;
+    this.#next(error);
   }
 
   get id(): string | null {
@@ -133,21 +140,17 @@ export class RequestSession implements SessionOwner {
     this.#next(error);
   }
 
-  /** The save before the response goes out, or null when there is nothing to save. */
-  #saveAtEnd(res: Response): Promise<void> | null {
-    if (this.#busy === 0 && !this.#changed()) return null;
-    return this.#serial(async () => {
-      if (!this.#changed()) return;
-      if (res.headersSent && this.#needsCookie()) throw new InvalidArgumentError(HEADERS_SENT);
-      const session = this.#req.session;
-      if (session === this.#current) {
-        await this.#write(session);
-        return;
-      }
-      // `req.session = null`: the `unset` option decides.
-      this.#ended = true;
-      if (this.#settings.unset === 'destroy') await this.#native.logout();
-    });
+  async #finish(res: Response): Promise<void> {
+    if (!this.#changed()) return;
+    if (res.headersSent && this.#needsCookie()) throw new InvalidArgumentError(HEADERS_SENT);
+    const session = this.#req.session;
+    if (session === this.#current) {
+      await this.#write(session);
+      return;
+    }
+    // `req.session = null`: the `unset` option decides.
+    this.#ended = true;
+    if (this.#settings.unset === 'destroy') await this.#native.logout();
   }
 
   #changed(): boolean {
@@ -229,7 +232,7 @@ export class RequestSession implements SessionOwner {
   /** Runs `operation` after the ones before it; a session found ended stays ended. */
   #serial(operation: () => Promise<void>): Promise<void> {
     this.#busy++;
-    const run = this.#tail.then(operation).then(
+    const run = (this.#tail ?? Promise.resolve()).then(operation).then(
       () => {
         this.#busy--;
       },

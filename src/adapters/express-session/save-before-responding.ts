@@ -7,14 +7,16 @@ type Method = (...args: unknown[]) => unknown;
  * are unsent) or `res.end()` that finds a change starts the save, and every write and end
  * waits for it. So a login's cookie goes out with the response it belongs to, and a save that
  * fails becomes the response (a 503 through the app's error handlers) instead of being lost
- * after the page was sent. `save` returns null when nothing changed; `fail` gets the error,
- * with the app's headers removed when none were sent yet.
+ * after the page was sent. The owner's `saveFailed` gets the error, with the app's headers
+ * removed when none were sent yet.
  */
-export function saveBeforeResponding(
-  res: Response,
-  save: () => Promise<void> | null,
-  fail: (error: unknown) => void,
-): void {
+export interface HeldResponseOwner {
+  /** The save to wait for, or null when nothing changed. */
+  saveAtEnd(res: Response): Promise<void> | null;
+  saveFailed(error: unknown): void;
+}
+
+export function saveBeforeResponding(res: Response, owner: HeldResponseOwner): void {
   const write = res.write.bind(res) as Method;
   const end = res.end.bind(res) as Method;
   let held: (() => void)[] | null = null;
@@ -29,7 +31,7 @@ export function saveBeforeResponding(
         for (const name of res.getHeaderNames()) res.removeHeader(name);
         res.statusCode = 200;
       }
-      fail(error);
+      owner.saveFailed(error);
     });
   }
 
@@ -45,7 +47,7 @@ export function saveBeforeResponding(
       held.push(call);
       return true;
     }
-    const saving = failed || res.headersSent ? null : save();
+    const saving = failed || res.headersSent ? null : owner.saveAtEnd(res);
     if (saving === null) return call() as boolean;
     start(saving, call);
     return true;
@@ -57,7 +59,7 @@ export function saveBeforeResponding(
       held.push(call);
       return res;
     }
-    const saving = failed ? null : save();
+    const saving = failed ? null : owner.saveAtEnd(res);
     if (saving === null) return call() as Response;
     start(saving, call);
     return res;
