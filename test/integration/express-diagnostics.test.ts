@@ -1,26 +1,14 @@
 import type { Server } from 'node:http';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSessionManager, type SessionManagerOptions } from '../../src/index.js';
 import { expressSessions } from '../../src/adapters/express.js';
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { spyStore, TEST_KEY, TEST_ORIGIN } from '../support/harness.js';
+import { captureWarnings } from '../support/warnings.js';
 import { close, EXPRESS_VERSIONS, type Express, HTTPS, listen } from './express-helpers.js';
 
-let emitWarning: MockInstance<typeof process.emitWarning>;
-beforeEach(() => {
-  emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-});
-afterEach(() => {
-  emitWarning.mockRestore();
-});
-
-/** The messages of the process warnings emitted with `code`. */
-function warnings(code: string): string[] {
-  return emitWarning.mock.calls
-    .filter(([, options]) => typeof options === 'object' && options?.code === code)
-    .map(([message]) => String(message));
-}
+/** The messages of the process warnings emitted with `code` in this test. */
+const warnings = captureWarnings();
 
 const SAME_ORIGIN = { ...HTTPS, 'Sec-Fetch-Site': 'same-origin', Origin: TEST_ORIGIN };
 const FORM = { ...SAME_ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded' };

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createSessionManager,
   SessionEndedError,
@@ -9,6 +9,7 @@ import { webSessions, type WebSessionsOptions } from '../../src/adapters/web.js'
 import { createMemoryStore } from '../../src/stores/memory.js';
 import { TEST_KEY, TEST_ORIGIN } from '../support/harness.js';
 import { switchableStore } from '../support/store-wrappers.js';
+import { captureWarnings } from '../support/warnings.js';
 import {
   BROWSER_ACCEPT,
   cookiePair,
@@ -24,20 +25,8 @@ interface Data {
   note: string;
 }
 
-let emitWarning: MockInstance<typeof process.emitWarning>;
-beforeEach(() => {
-  emitWarning = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
-});
-afterEach(() => {
-  emitWarning.mockRestore();
-});
-
-/** The messages of the process warnings emitted with `code`. */
-function warnings(code: string): string[] {
-  return emitWarning.mock.calls
-    .filter(([, options]) => typeof options === 'object' && options?.code === code)
-    .map(([message]) => String(message));
-}
+/** The messages of the process warnings emitted with `code` in this test. */
+const warnings = captureWarnings();
 
 const SAME_ORIGIN = { 'Sec-Fetch-Site': 'same-origin', Origin: TEST_ORIGIN };
 const FORM = { ...SAME_ORIGIN, 'Content-Type': 'application/x-www-form-urlencoded' };
